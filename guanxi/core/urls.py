@@ -1,0 +1,26 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from guanxi.framework import views as generic
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html", redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("settings/custom-fields/", views.custom_fields, name="custom_fields"),
+    path("settings/custom-fields/<int:pk>/delete/", views.custom_field_delete, name="custom_field_delete"),
+    path("search/", views.palette_search, name="palette_search"),
+    path("healthz", views.healthz, name="healthz"),
+    path("trash/", generic.trash, name="trash"),
+    path("trash/<str:type_key>/<int:pk>/restore/", generic.trash_restore, name="trash_restore"),
+    path("trash/<str:type_key>/<int:pk>/purge/", generic.trash_purge, name="trash_purge"),
+    path("autocomplete/<str:type_key>/", generic.autocomplete, name="autocomplete"),
+    path("views/<str:type_key>/", generic.saved_view_create, name="saved_view_create"),
+    path("views/<str:type_key>/<int:view_pk>/delete/", generic.saved_view_delete, name="saved_view_delete"),
+]

@@ -1,0 +1,188 @@
+"""Bilingual demo data: realistic companies, groups, relations and contacts (Faker zh_CN + en_US)."""
+
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from djmoney.money import Money
+from faker import Faker
+
+from guanxi.core.models import Role, Tag, Team
+from guanxi.framework.validators import CREDIT_CODE_CHARS, credit_code_check_char
+
+from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
+from .models import Account, AccountContact, AccountRelation, Contact
+
+DEMO_PASSWORD = "guanxi-demo"
+
+PLACES = [
+    ("北京市", "北京市", ["海淀区", "朝阳区", "东城区"], "110108"),
+    ("上海市", "上海市", ["浦东新区", "徐汇区", "静安区"], "310115"),
+    ("广东省", "深圳市", ["南山区", "福田区", "宝安区"], "440305"),
+    ("广东省", "广州市", ["天河区", "越秀区", "海珠区"], "440106"),
+    ("浙江省", "杭州市", ["西湖区", "滨江区", "余杭区"], "330106"),
+    ("江苏省", "南京市", ["鼓楼区", "玄武区", "建邺区"], "320106"),
+    ("四川省", "成都市", ["武侯区", "锦江区", "高新区"], "510107"),
+    ("湖北省", "武汉市", ["洪山区", "江汉区", "武昌区"], "420111"),
+]
+MOBILE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159",
+                   "176", "177", "186", "187", "188", "189"]
+TAGS = ["重点客户", "VIP", "华东", "华南", "战略合作", "待跟进", "Key account", "Partner program"]
+ROLES = [
+    ("administrator", "管理员 / Administrator"), ("sales_manager", "销售经理 / Sales manager"),
+    ("sales_rep", "销售代表 / Sales rep"), ("service_agent", "客服专员 / Service agent"),
+    ("marketer", "市场专员 / Marketer"), ("auditor", "审计员 / Auditor"),
+]
+USERS = [
+    ("admin", "管理员", "administrator", True), ("manager", "王经理", "sales_manager", False),
+    ("rep1", "李销售", "sales_rep", False), ("rep2", "张销售", "sales_rep", False),
+    ("agent", "陈客服", "service_agent", False), ("marketer", "赵市场", "marketer", False),
+    ("auditor", "周审计", "auditor", False),
+]
+CONTACT_TITLES_ZH = ["总经理", "采购经理", "技术总监", "财务总监", "IT经理", "市场总监", "运营经理", "销售总监"]
+CONTACT_TITLES_EN = ["CEO", "Purchasing Manager", "CTO", "CFO", "IT Manager", "Head of Marketing", "COO"]
+
+
+def credit_code(rng, region):
+    body = "91" + region + "".join(rng.choice(CREDIT_CODE_CHARS[:10] + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    return body + credit_code_check_char(body)
+
+
+def mobile(rng):
+    return "+86" + rng.choice(MOBILE_PREFIXES) + "".join(rng.choice("0123456789") for _ in range(8))
+
+
+def seed_users():
+    roles = {code: Role.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in ROLES}
+    User = get_user_model()
+    users = {}
+    for username, display, role, superuser in USERS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"display_name": display, "email": f"{username}@demo.guanxi.local", "role": roles[role],
+                      "is_staff": superuser, "is_superuser": superuser},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        users[username] = user
+    team, _ = Team.objects.get_or_create(name="华东销售一组", defaults={"manager": users["manager"]})
+    service, _ = Team.objects.get_or_create(name="客户服务部")
+    for name in ("manager", "rep1", "rep2"):
+        User.objects.filter(pk=users[name].pk).update(team=team)
+    User.objects.filter(pk=users["agent"].pk).update(team=service)
+    return users
+
+
+@transaction.atomic
+def seed(companies=200, contacts=1000, seed_value=2026):
+    rng = random.Random(seed_value)
+    fakers = {"zh": Faker("zh_CN"), "en": Faker("en_US")}
+    for f in fakers.values():
+        f.seed_instance(seed_value)
+    users = seed_users()
+    owners = [users["rep1"], users["rep2"], users["manager"]]
+    tags = [Tag.objects.get_or_create(name=t)[0] for t in TAGS]
+
+    accounts, used_names, used_codes = [], set(), set()
+    while len(accounts) < companies:
+        lang = "zh" if rng.random() < 0.75 else "en"
+        name = fakers[lang].company()
+        if name in used_names:
+            continue
+        used_names.add(name)
+        province, city, districts, region = rng.choice(PLACES)
+        code = credit_code(rng, region) if lang == "zh" else ""
+        if code in used_codes:
+            continue
+        used_codes.add(code)
+        accounts.append(Account(
+            name=name, credit_code=code, industry=rng.choice(Industry.values), size=rng.choice(CompanySize.values),
+            annual_revenue=Money(Decimal(rng.randint(50, 500000)) * 10000, "CNY"),
+            website=f"https://www.{fakers['en'].domain_word()}.com", phone=mobile(rng),
+            country="CN" if lang == "zh" else "US", province=province if lang == "zh" else "",
+            city=city if lang == "zh" else fakers["en"].city(), district=rng.choice(districts) if lang == "zh" else "",
+            street=fakers[lang].street_address(), owner=rng.choice(owners),
+            lifecycle_stage=rng.choices(LifecycleStage.values, weights=[30, 25, 30, 10, 5])[0],
+            source=rng.choice(Source.values), description=fakers[lang].catch_phrase() if lang == "en" else "",
+        ))
+    Account.objects.bulk_create(accounts, batch_size=500)
+    accounts = list(Account.objects.order_by("pk"))
+    for a in accounts:
+        a.tags.set(rng.sample(tags, rng.randint(0, 2)))
+
+    # Group hierarchies: a fifth of the companies head a group of two to five.
+    pool = accounts[:]
+    rng.shuffle(pool)
+    for root in pool[: companies // 10]:
+        children = [pool.pop() for _ in range(rng.randint(1, 4)) if len(pool) > companies // 2]
+        for child in children:
+            child.parent = root
+            if rng.random() < 0.3 and len(pool) > companies // 2:
+                grandchild = pool.pop()
+                grandchild.parent = child
+                grandchild.save(update_fields=["parent"])
+        Account.objects.bulk_update(children, ["parent"])
+
+    relations, seen = [], set()
+    while len(relations) < companies * 3 // 4:
+        a, b = rng.sample(accounts, 2)
+        kind = rng.choice([RelationType.PARTNER, RelationType.SUPPLIER, RelationType.CUSTOMER_OF,
+                           RelationType.COMPETITOR, RelationType.DISTRIBUTOR])
+        if (a.pk, b.pk, kind) in seen:
+            continue
+        seen.add((a.pk, b.pk, kind))
+        relations.append(AccountRelation(from_account=a, to_account=b, relation_type=kind,
+                                         notes=fakers["zh"].sentence(nb_words=6) if rng.random() < 0.3 else ""))
+    AccountRelation.objects.bulk_create(relations)
+
+    people, memberships = [], []
+    for i in range(contacts):
+        account = accounts[i % len(accounts)] if i < len(accounts) else rng.choice(accounts)
+        lang = "en" if account.country == "US" else "zh"
+        f = fakers[lang]
+        people.append(Contact(
+            name=f.name(), title=rng.choice(CONTACT_TITLES_ZH if lang == "zh" else CONTACT_TITLES_EN),
+            department=rng.choice(["销售部", "采购部", "技术部", "财务部"]) if lang == "zh" else "",
+            mobile=mobile(rng), email=f"{fakers['en'].user_name()}{i}@{fakers['en'].free_email_domain()}",
+            wechat=f"wx_{fakers['en'].user_name()}{i}" if lang == "zh" else "",
+            birthday=fakers["en"].date_of_birth(minimum_age=25, maximum_age=60) if rng.random() < 0.5 else None,
+            country=account.country, province=account.province, city=account.city, owner=account.owner,
+        ))
+        memberships.append(account)
+    Contact.objects.bulk_create(people, batch_size=1000)
+    people = list(Contact.objects.order_by("pk"))
+    AccountContact.objects.bulk_create(
+        [AccountContact(account=a, contact=c, role=c.title, is_primary=(i < len(accounts)))
+         for i, (a, c) in enumerate(zip(memberships, people, strict=True))],
+        batch_size=1000,
+    )
+    return {"users": len(users), "companies": len(accounts), "contacts": len(people), "relations": len(relations)}
+
+
+def bulk_contacts(n, batch=10_000, seed_value=7):
+    """Many contacts quickly, for benchmarks: bulk inserts from pools of generated values."""
+    rng = random.Random(seed_value)
+    zh, en = Faker("zh_CN"), Faker("en_US")
+    zh.seed_instance(seed_value)
+    en.seed_instance(seed_value)
+    names = [zh.name() for _ in range(3000)] + [en.name() for _ in range(1000)]
+    cities = [p[1] for p in PLACES]
+    owners = list(get_user_model().objects.filter(username__in=["rep1", "rep2", "manager"]))
+    start = Contact.all_objects.count()
+    made = 0
+    while made < n:
+        size = min(batch, n - made)
+        rows = []
+        for i in range(size):
+            k = start + made + i
+            rows.append(Contact(
+                name=rng.choice(names) + (str(k % 97) if k % 3 == 0 else ""), title=rng.choice(CONTACT_TITLES_ZH),
+                mobile=mobile(rng), email=f"user{k}@example{k % 50}.cn", city=rng.choice(cities),
+                owner=rng.choice(owners) if owners else None,
+            ))
+        with transaction.atomic():
+            Contact.objects.bulk_create(rows, batch_size=2000)
+        made += size
+    return made

@@ -1,0 +1,82 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.framework.fields import looks_like_phone, normalise_phone
+from guanxi.framework.filtersets import RecordFilterSet
+
+from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
+from .models import Account, AccountRelation, Contact
+
+
+class AccountFilterSet(RecordFilterSet):
+    industry = django_filters.ChoiceFilter(choices=Industry.choices, label=_("Industry"))
+    size = django_filters.ChoiceFilter(choices=CompanySize.choices, label=_("Size"))
+    lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("Lifecycle stage"))
+    source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
+    province = django_filters.CharFilter(label=_("Province / state"))
+    city = django_filters.CharFilter(label=_("City"))
+    parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company ID"), min_value=1,
+                                         max_value=2**63 - 1)
+    credit_code = django_filters.CharFilter(label=_("Unified social credit code"))
+
+    class Meta:
+        model = Account
+        fields = []
+
+    def search(self, queryset, value):
+        if looks_like_phone(value):
+            return queryset.filter(phone=normalise_phone(value))
+        condition = Q(name__icontains=value)
+        if len(value) == 18:
+            condition |= Q(credit_code=value.upper())
+        return queryset.filter(condition)
+
+
+class ContactFilterSet(RecordFilterSet):
+    account = django_filters.NumberFilter(field_name="memberships__account_id", label=_("Company ID"), min_value=1,
+                                          max_value=2**63 - 1)
+    title = django_filters.CharFilter(lookup_expr="icontains", label=_("Job title"))
+    province = django_filters.CharFilter(label=_("Province / state"))
+    city = django_filters.CharFilter(label=_("City"))
+    email = django_filters.CharFilter(method="filter_email", label=_("Email"))
+    mobile = django_filters.CharFilter(method="filter_phone", label=_("Mobile"))
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(email=value.strip().lower())
+
+    def filter_phone(self, queryset, name, value):
+        try:
+            number = normalise_phone(value)
+        except Exception:
+            return queryset.none()
+        return queryset.filter(Q(mobile=number) | Q(phone=number))
+
+    def search(self, queryset, value):
+        # A phone or an email is an exact, indexed match; anything else searches names.
+        if "@" in value:
+            return queryset.filter(email=value.lower())
+        if looks_like_phone(value):
+            number = normalise_phone(value)
+            return queryset.filter(Q(mobile=number) | Q(phone=number))
+        return queryset.filter(name__icontains=value)
+
+
+class AccountRelationFilterSet(RecordFilterSet):
+    relation_type = django_filters.ChoiceFilter(choices=RelationType.choices, label=_("Relation"))
+    account = django_filters.NumberFilter(method="filter_account", label=_("Company ID"), min_value=1,
+                                          max_value=2**63 - 1)
+
+    class Meta:
+        model = AccountRelation
+        fields = []
+
+    def filter_account(self, queryset, name, value):
+        return queryset.filter(Q(from_account_id=value) | Q(to_account_id=value))
+
+    def search(self, queryset, value):
+        return queryset.filter(Q(from_account__name__icontains=value) | Q(to_account__name__icontains=value))

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+
+from guanxi.customers import demo
+from guanxi.customers.models import Account
+
+
+class Command(BaseCommand):
+    help = "Create bilingual demo data (users, companies, groups, relations, contacts)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--companies", type=int, default=200)
+        parser.add_argument("--contacts", type=int, default=1000,
+                            help="Contacts to create; large numbers use bulk inserts (e.g. 1000000 for benchmarks).")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when companies already exist.")
+
+    def handle(self, *args, companies, contacts, if_empty, **options):
+        if if_empty and Account.all_objects.exists():
+            self.stdout.write("Demo data already present; skipping.")
+            return
+        if contacts > 5000:
+            summary = demo.seed(companies=companies, contacts=1000)
+            extra = demo.bulk_contacts(contacts - 1000)
+            summary["contacts"] += extra
+        else:
+            summary = demo.seed(companies=companies, contacts=contacts)
+        self.stdout.write(self.style.SUCCESS(
+            "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
+                **summary)))
+        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, agent, marketer, auditor — "
+                          f"password: {demo.DEMO_PASSWORD}")

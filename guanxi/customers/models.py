@@ -1,0 +1,179 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from djmoney.models.fields import MoneyField
+
+from guanxi.framework.base import AddressMixin, OwnedMixin, Record, TaggedMixin
+from guanxi.framework.fields import PhoneField
+from guanxi.framework.validators import validate_credit_code
+
+from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
+
+
+
+class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
+    name = models.CharField(_("name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, validators=[validate_credit_code],
+        help_text=_("18 characters; checked against its checksum."),
+    )
+    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices, blank=True)
+    size = models.CharField(_("size"), max_length=10, choices=CompanySize.choices, blank=True)
+    annual_revenue = MoneyField(
+        _("annual revenue"), max_digits=18, decimal_places=2, null=True, blank=True, default_currency="CNY"
+    )
+    website = models.URLField(_("website"), max_length=200, blank=True)
+    phone = PhoneField(_("phone"))
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent company"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+    )
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=10, choices=LifecycleStage.choices, default=LifecycleStage.PROSPECT
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"], condition=models.Q(credit_code__gt="", deleted_at__isnull=True),
+                name="account_credit_code_unique",
+                violation_error_message=_("A company with this unified social credit code already exists."),
+            )
+        ]
+        indexes = [
+            models.Index(fields=["name", "id"], name="account_name_idx"),
+            models.Index(fields=["lifecycle_stage", "name"], name="account_stage_idx"),
+            models.Index(fields=["owner", "name"], name="account_owner_idx"),
+            models.Index(fields=["phone"], name="account_phone_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:account_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.parent_id:
+            self.check_parent(self.parent_id)
+
+    def check_parent(self, parent_id):
+        """Reject a parent that is this company or one of its descendants (a cycle)."""
+        seen = set()
+        current = parent_id
+        while current is not None:
+            if current == self.pk or current in seen:
+                raise ValidationError({"parent": _("This parent would make the group hierarchy a cycle.")})
+            seen.add(current)
+            current = Account.all_objects.filter(pk=current).values_list("parent_id", flat=True).first()
+
+    def group_root(self):
+        node, seen = self, set()
+        while node.parent_id and node.parent_id not in seen:
+            seen.add(node.pk)
+            node = node.parent
+        return node
+
+    def descendant_ids(self):
+        """Ids of every live company below this one in the group (breadth-first, one query per level)."""
+        ids, frontier = [], [self.pk]
+        while frontier:
+            frontier = list(Account.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            frontier = [pk for pk in frontier if pk not in ids and pk != self.pk]
+            ids.extend(frontier)
+        return ids
+
+
+class Contact(Record, OwnedMixin, TaggedMixin, AddressMixin):
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    mobile = PhoneField(_("mobile"))
+    phone = PhoneField(_("phone"))
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    wechat = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    accounts = models.ManyToManyField(
+        Account, through="AccountContact", verbose_name=_("companies"), related_name="contacts", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="contact_name_idx"),
+            models.Index(fields=["-created_at", "-id"], name="contact_created_idx"),
+            models.Index(fields=["owner", "name"], name="contact_owner_idx"),
+            models.Index(fields=["city", "name"], name="contact_city_idx"),
+            models.Index(fields=["mobile"], name="contact_mobile_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:contact_detail", args=[self.pk])
+
+    def clean_fields(self, exclude=None):
+        if self.email:
+            self.email = self.email.strip().lower()
+        super().clean_fields(exclude=exclude)
+
+
+class AccountContact(models.Model):
+    """A person's place at a company; a person can work with several companies."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=100, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+
+    class Meta:
+        verbose_name = _("company contact")
+        verbose_name_plural = _("company contacts")
+        constraints = [models.UniqueConstraint(fields=["account", "contact"], name="accountcontact_unique")]
+
+
+class AccountRelation(Record):
+    """A typed link in the relationship network: from_account is <type> of to_account."""
+
+    from_account = models.ForeignKey(
+        Account, verbose_name=_("company"), on_delete=models.CASCADE, related_name="relations_out"
+    )
+    to_account = models.ForeignKey(
+        Account, verbose_name=_("related company"), on_delete=models.CASCADE, related_name="relations_in"
+    )
+    relation_type = models.CharField(_("relation"), max_length=20, choices=RelationType.choices)
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("company relation")
+        verbose_name_plural = _("company relations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_account", "to_account", "relation_type"], condition=models.Q(deleted_at__isnull=True),
+                name="accountrelation_unique",
+                violation_error_message=_("These companies already have this relation."),
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_account=models.F("to_account")), name="accountrelation_not_self",
+                violation_error_message=_("A company cannot be related to itself."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.from_account} → {self.get_relation_type_display()} → {self.to_account}"
+
+    def get_absolute_url(self):
+        return reverse("customers:accountrelation_detail", args=[self.pk])

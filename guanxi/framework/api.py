@@ -1,0 +1,215 @@
+"""API helpers: the error body, token auth, input base schema and one generic CRUD router per record type."""
+
+from typing import Annotated
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.security import HttpBearer
+from pydantic import create_model, model_validator
+
+from . import services
+from .errors import Conflict
+from .listing import BadOrdering, count_rows, parse_ordering
+
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class ErrorOut(Schema):
+    code: str = Field(description="Machine-readable error code, e.g. invalid_input, not_found, stale_version.")
+    detail: str
+    errors: dict[str, list[str]] = Field(default_factory=dict, description="Field name → messages.")
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, detail, errors=None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.errors = status, code, detail, errors or {}
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def error_body(code, detail, errors=None):
+    return {"code": code, "detail": str(detail), "errors": errors or {}}
+
+
+def validation_errors(exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if k == "__all__" else k): [str(m) for m in messages]
+                for k, messages in exc.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def _bad_text(value):
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+class InputSchema(Schema):
+    """Base of every request body: NUL bytes and lone surrogates never reach the database."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def reject_bad_text(cls, data):
+        if _bad_text(data if isinstance(data, (dict, list)) else getattr(data, "__dict__", {})):
+            raise ValueError("Text must not contain NUL characters or unpaired surrogates.")
+        return data
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        from guanxi.core.models import ApiToken, hash_token
+
+        found = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(token)).first()
+        if found is None:
+            return None
+        now = timezone.now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)  # at most once a minute
+        request.user = found.user
+        return found.user
+
+
+def _filter_schema(rt):
+    """A Query schema documenting the FilterSet's parameters (values are passed to the FilterSet as-is)."""
+    fields = {
+        "q": (str | None, Field(None, max_length=200, description="Search text.")),
+        "ordering": (
+            str | None,
+            Field(None, max_length=200, description="Comma-separated; prefix - for descending. Allowed: "
+                  + ", ".join(sorted(rt.ordering_allow_list))),
+        ),
+        "limit": (int, Field(25, ge=1, le=200)),
+        "offset": (int, Field(0, ge=0, le=10_000_000)),
+    }
+    for name in rt.filterset_class.base_filters:
+        if name not in fields:
+            fields[name] = (str | None, Field(None, max_length=200))
+    return create_model(f"{rt.model.__name__}Filters", __base__=Schema, **fields)
+
+
+def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag):
+    """List, detail, create, update (PATCH with version) and delete endpoints for one record type.
+
+    `to_fields(payload, obj, user) -> (fields, related)` turns a validated body into model values,
+    resolving and restricting foreign keys (raise ApiError for a reference the user cannot see).
+    """
+    router = Router(tags=[tag])
+    model = rt.model
+    name = model.__name__
+    list_schema = create_model(f"{name}List", __base__=Schema, count=(int, ...), count_exact=(bool, ...),
+                               items=(list[out_schema], ...))
+    filters_schema = _filter_schema(rt)
+
+    def get_for(request, pk, action):
+        return get_object_or_404(rt.base_queryset(request.auth, action), pk=pk)
+
+    @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {rt.verbose_name_plural}",
+                operation_id=f"{name.lower()}_list")
+    def list_records(request, filters: Query[filters_schema]):
+        params = {k: v for k, v in request.GET.items() if k in rt.filterset_class.base_filters or k == "q"}
+        fs = rt.filterset_class(params, queryset=rt.base_queryset(request.auth, "view"), request=request)
+        if not fs.is_valid():
+            raise ApiError(400, "invalid_filter", "Invalid filter value.",
+                           {k: [str(m) for m in v] for k, v in fs.errors.items()})
+        try:
+            ordering = parse_ordering(rt, filters.ordering) or parse_ordering(rt, rt.default_ordering)
+        except BadOrdering as e:
+            raise ApiError(400, e.code, str(e), {"ordering": [str(e)]})
+        qs = fs.qs.order_by(*ordering)
+        count = count_rows(qs, filtered=fs.is_filtered)
+        items = list(qs[filters.offset : filters.offset + filters.limit])
+        return {"count": count.value, "count_exact": count.exact, "items": items}
+
+    @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {rt.verbose_name}",
+                operation_id=f"{name.lower()}_get")
+    def get_record(request, pk: Id):
+        return get_for(request, pk, "view")
+
+    @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {rt.verbose_name}",
+                 operation_id=f"{name.lower()}_create")
+    def create_record(request, payload: create_schema):
+        fields, related = to_fields(payload.model_dump(exclude_unset=True), None, request.auth)
+        obj = services.record_create(model=model, actor=request.auth, fields=fields, related=related)
+        return 201, rt.base_queryset(request.auth).get(pk=obj.pk)
+
+    @router.patch("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Update a {rt.verbose_name}",
+                  operation_id=f"{name.lower()}_update")
+    def update_record(request, pk: Id, payload: update_schema):
+        obj = get_for(request, pk, "change")
+        data = payload.model_dump(exclude_unset=True)
+        version = data.pop("version")
+        fields, related = to_fields(data, obj, request.auth)
+        services.record_update(obj=obj, actor=request.auth, fields=fields, related=related, version=version)
+        return rt.base_queryset(request.auth).get(pk=obj.pk)
+
+    @router.delete("/{pk}", response={204: None, **ERRORS}, summary=f"Move a {rt.verbose_name} to the recycle bin",
+                   operation_id=f"{name.lower()}_delete")
+    def delete_record(request, pk: Id):
+        services.record_delete(obj=get_for(request, pk, "delete"), actor=request.auth)
+        return 204, None
+
+    return router
+
+
+def install_error_handlers(api):
+    from ninja.errors import AuthenticationError, HttpError
+    from ninja.errors import ValidationError as NinjaValidationError
+
+    @api.exception_handler(ApiError)
+    def _api_error(request, exc):
+        return api.create_response(request, error_body(exc.code, exc.detail, exc.errors), status=exc.status)
+
+    @api.exception_handler(NinjaValidationError)
+    def _ninja_validation(request, exc):
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors:
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path", "filters")]
+            errors.setdefault(".".join(loc) or "non_field_errors", []).append(err.get("msg", "invalid"))
+        return api.create_response(request, error_body("invalid_input", "Invalid input.", errors), status=422)
+
+    @api.exception_handler(ValidationError)
+    def _django_validation(request, exc):
+        return api.create_response(
+            request, error_body("invalid_input", "Invalid input.", validation_errors(exc)), status=422
+        )
+
+    @api.exception_handler(Conflict)
+    def _conflict(request, exc):
+        return api.create_response(
+            request,
+            error_body("stale_version", "The record was changed by someone else; fetch it again and retry."),
+            status=409,
+        )
+
+    @api.exception_handler(IntegrityError)
+    def _integrity(request, exc):
+        return api.create_response(
+            request, error_body("conflict", "The change conflicts with another record."), status=409
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def _auth(request, exc):
+        return api.create_response(request, error_body("not_authenticated", "Authentication required."), status=401)
+
+    @api.exception_handler(HttpError)
+    def _http(request, exc):
+        code = {404: "not_found", 400: "bad_request", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
+
+    from django.http import Http404
+
+    @api.exception_handler(Http404)
+    def _not_found(request, exc):
+        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+

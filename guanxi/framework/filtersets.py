@@ -1,0 +1,87 @@
+"""Base FilterSet: one per model, serving both the UI list and the API list."""
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .customfields import definitions_for
+
+
+def _bootstrap(field):
+    widget = field.widget
+    css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+    widget.attrs.setdefault("class", css)
+
+
+class JSONNumberFilter(django_filters.NumberFilter):
+    """Compare a number inside the `custom` JSON; JSON lookups need a float, not a Decimal."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": float(value)})
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    tag = django_filters.CharFilter(field_name="tags__name", label=_("Tag"), distinct=False, method="filter_tag")
+    owner = django_filters.ModelChoiceFilter(
+        queryset=lambda request: get_user_model().objects.filter(is_active=True), label=_("Owner")
+    )
+    created_after = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("Created from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("Created until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_definitions = definitions_for(self._meta.model) if hasattr(self._meta.model, "custom") else []
+        for d in self.custom_definitions:
+            self._add_custom_filters(d)
+        for f in self.filters.values():
+            _bootstrap(f.field)
+
+    def _add_custom_filters(self, d):
+        key = f"cf_{d.name}"
+        if d.field_type in ("text",):
+            self.filters[key] = django_filters.CharFilter(
+                field_name=f"custom__{d.name}", lookup_expr="icontains", label=d.label
+            )
+        elif d.field_type == "choice":
+            self.filters[key] = django_filters.ChoiceFilter(
+                field_name=f"custom__{d.name}", choices=[(c, c) for c in d.choices], label=d.label
+            )
+        elif d.field_type == "date":
+            for suffix, lookup, label in (("from", "gte", _("from")), ("to", "lte", _("until"))):
+                self.filters[f"{key}_{suffix}"] = django_filters.CharFilter(
+                    field_name=f"custom__{d.name}", lookup_expr=lookup, label=f"{d.label} {label}",
+                    widget=forms.DateInput(attrs={"type": "date"}),
+                )
+        else:  # number, money: compared as JSON numbers
+            path = f"custom__{d.name}" + ("__amount" if d.field_type == "money" else "")
+            for suffix, lookup, label in (("min", "gte", "≥"), ("max", "lte", "≤")):
+                self.filters[f"{key}_{suffix}"] = JSONNumberFilter(
+                    field_name=path, lookup_expr=lookup, label=f"{d.label} {label}"
+                )
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(tags__name=value.strip())
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return self.search(queryset, value)
+
+    def search(self, queryset, value):
+        return queryset.filter(name__icontains=value)
+
+    @property
+    def is_filtered(self):
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        return any(v not in (None, "", []) for v in data.values())

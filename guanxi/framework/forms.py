@@ -1,0 +1,131 @@
+"""Form base for record edits: Bootstrap classes, version for optimistic locking, tags and custom fields."""
+
+from django import forms
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import customfields, services
+
+
+class AutocompleteSelect(forms.Select):
+    """A select that renders only the chosen options; Tom Select fetches the rest as the user types.
+
+    Rendering every option would load a million companies into one page.
+    """
+
+    def __init__(self, record_type_key, multiple=False, attrs=None):
+        super().__init__(attrs)
+        self.record_type_key = record_type_key
+        self.allow_multiple_selected = multiple
+
+    def get_context(self, name, value, attrs):
+        attrs = dict(attrs or {})
+        attrs["data-autocomplete"] = reverse("autocomplete", args=[self.record_type_key])
+        if self.allow_multiple_selected:
+            attrs["multiple"] = True
+        return super().get_context(name, value, attrs)
+
+    def optgroups(self, name, value, attrs=None):
+        values = [v for v in (value or []) if v not in (None, "")]
+        queryset = getattr(self.choices, "queryset", None)
+        chosen = list(queryset.filter(pk__in=values)) if (queryset is not None and values) else []
+        options = [self.create_option(name, "", "", False, 0)] if not self.allow_multiple_selected else []
+        for index, obj in enumerate(chosen, start=1):
+            options.append(self.create_option(name, str(obj.pk), str(obj), True, index))
+        return [(None, options, 0)]
+
+    def value_from_datadict(self, data, files, name):
+        if self.allow_multiple_selected:
+            return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        return data.get(name)
+
+
+class TagsField(forms.CharField):
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Tags"))
+        kwargs.setdefault("help_text", _("Separate tags with commas."))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        names = [n.strip() for n in text.replace("，", ",").split(",")]
+        try:
+            return services.clean_tag_names(names)
+        except forms.ValidationError as e:
+            raise forms.ValidationError(e.messages)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return ", ".join(value)
+        return value
+
+
+class RecordForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        model = self._meta.model
+        if "tags" in self.fields or any(f.name == "tags" for f in model._meta.many_to_many):
+            self.fields.pop("tags", None)
+            self.fields["tags_text"] = TagsField()
+            if self.instance.pk:
+                self.initial["tags_text"] = [t.name for t in self.instance.tags.all()]
+        if self.instance.pk:
+            self.initial["version"] = self.instance.version
+        if "owner" in self.fields:
+            from django.contrib.auth import get_user_model
+
+            self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.custom_definitions = customfields.definitions_for(model)
+        for d in self.custom_definitions:
+            self.fields[f"cf_{d.name}"] = customfields.form_field(d)
+            value = (self.instance.custom or {}).get(d.name)
+            if isinstance(value, dict):
+                value = value.get("amount")
+            self.initial[f"cf_{d.name}"] = value
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            elif not isinstance(widget, forms.HiddenInput):
+                widget.attrs.setdefault("class", "form-control")
+
+    def _post_clean(self):
+        # Custom values are validated by the model's clean(); give it the submitted ones first.
+        custom = {}
+        for d in self.custom_definitions:
+            value = self.cleaned_data.get(f"cf_{d.name}")
+            if value not in (None, ""):
+                custom[d.name] = value
+        self.instance.custom = custom
+        super()._post_clean()
+
+    def add_error(self, field, error):
+        # Map "custom.<name>" model errors onto the form's cf_<name> fields.
+        if isinstance(error, forms.ValidationError) and hasattr(error, "error_dict"):
+            for key in list(error.error_dict):
+                if key.startswith("custom."):
+                    name = "cf_" + key.split(".", 1)[1]
+                    if name in self.fields:
+                        error.error_dict[name] = error.error_dict.pop(key)
+        super().add_error(field, error)
+
+    def model_fields(self):
+        """The cleaned values of real model fields (what the generic service sets)."""
+        names = [f.name for f in self._meta.model._meta.concrete_fields]
+        values = {k: v for k, v in self.cleaned_data.items() if k in names}
+        values["custom"] = self.instance.custom
+        return values
+
+    def related(self):
+        related = {}
+        if "tags_text" in self.fields:
+            related["tags"] = self.cleaned_data.get("tags_text", [])
+        return related

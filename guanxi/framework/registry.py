@@ -1,0 +1,105 @@
+"""Record types: what the generic list/detail/edit/delete/export/API machinery needs to know about a model."""
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from django.db import models
+
+_registry: dict[str, "RecordType"] = {}
+
+
+@dataclass
+class Column:
+    name: str
+    label: Any
+    accessor: Callable[[Any], Any] | str | None = None
+    order_by: tuple[str, ...] | None = None  # sortable when set: ORM fields, allow-listed
+    link: bool = False
+
+    def value(self, obj):
+        if callable(self.accessor):
+            return self.accessor(obj)
+        value = obj
+        for part in (self.accessor or self.name).split("."):
+            display = getattr(value, f"get_{part}_display", None)
+            value = display() if display else getattr(value, part, None)
+            if value is None:
+                return ""
+        return value
+
+
+@dataclass
+class RecordType:
+    model: type[models.Model]
+    filterset_class: type
+    form_class: type
+    columns: list[Column]
+    default_columns: list[str]
+    default_ordering: str = "name"
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
+    detail_template: str = "framework/detail.html"
+    detail_fields: list[str] = field(default_factory=list)
+    bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "remove_tag", "delete")
+    # Called by the generic services after the record itself is saved: (obj, related: dict, actor) -> changes
+    save_related: Callable | None = None
+    # Extra template context for the detail page: (obj, request) -> dict
+    detail_context: Callable | None = None
+    icon: str = "bi-card-list"
+
+    @property
+    def key(self):
+        return f"{self.model._meta.app_label}.{self.model._meta.model_name}"
+
+    @property
+    def url_prefix(self):
+        return f"{self.model._meta.app_label}:{self.model._meta.model_name}"
+
+    def url_name(self, action):
+        return f"{self.url_prefix}_{action}"
+
+    @property
+    def verbose_name(self):
+        return self.model._meta.verbose_name
+
+    @property
+    def verbose_name_plural(self):
+        return self.model._meta.verbose_name_plural
+
+    @property
+    def ordering_allow_list(self) -> dict[str, tuple[str, ...]]:
+        return {c.name: c.order_by for c in self.columns if c.order_by}
+
+    def column(self, name):
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def has_tags(self):
+        return any(f.name == "tags" for f in self.model._meta.get_fields())
+
+    @property
+    def has_owner(self):
+        return any(f.name == "owner" for f in self.model._meta.get_fields())
+
+    def base_queryset(self, user, action="view"):
+        qs = self.model.objects.restrict(user, action)
+        if self.select_related:
+            qs = qs.select_related(*self.select_related)
+        if self.prefetch_related:
+            qs = qs.prefetch_related(*self.prefetch_related)
+        return qs
+
+
+def register(record_type: RecordType) -> RecordType:
+    _registry[record_type.key] = record_type
+    return record_type
+
+
+def get(key_or_model) -> RecordType:
+    if not isinstance(key_or_model, str):
+        key_or_model = f"{key_or_model._meta.app_label}.{key_or_model._meta.model_name}"
+    return _registry[key_or_model]
+
+
+def all_types() -> list[RecordType]:
+    return list(_registry.values())

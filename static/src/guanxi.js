@@ -1,0 +1,80 @@
+// Guanxi's own browser code: Ctrl+K palette, autocomplete selects, list selection and the relation graph.
+(function () {
+  "use strict";
+
+  function initAutocomplete(root) {
+    root.querySelectorAll("select[data-autocomplete]:not(.tomselected)").forEach(function (el) {
+      var url = el.dataset.autocomplete;
+      new TomSelect(el, {
+        valueField: "value", labelField: "text", searchField: "text", maxOptions: 20,
+        plugins: el.multiple ? ["remove_button"] : [],
+        load: function (query, callback) {
+          fetch(url + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
+            .then(function (r) { return r.json(); })
+            .then(function (data) { callback(data.results); })
+            .catch(function () { callback(); });
+        },
+        onChange: function () { el.dispatchEvent(new Event("change", { bubbles: true })); },
+      });
+    });
+  }
+
+  function initSelection(root) {
+    var all = root.querySelector("[data-select-all]");
+    if (!all) return;
+    all.addEventListener("change", function () {
+      root.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = all.checked; });
+      updateBulk(root);
+    });
+    root.querySelectorAll("input[name=ids]").forEach(function (box) {
+      box.addEventListener("change", function () { updateBulk(root); });
+    });
+  }
+
+  function updateBulk(root) {
+    var n = root.querySelectorAll("input[name=ids]:checked").length;
+    document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = n; });
+  }
+
+  function initGraph(root) {
+    root.querySelectorAll("[data-graph]").forEach(function (el) {
+      if (!window.echarts || el.dataset.ready) return;
+      el.dataset.ready = "1";
+      var data = JSON.parse(document.getElementById(el.dataset.graph).textContent);
+      var chart = echarts.init(el, null, { locale: document.body.dataset.lang === "en" ? "EN" : "ZH" });
+      chart.setOption({
+        tooltip: { formatter: function (p) { return p.dataType === "edge" ? p.data.label : p.data.name; } },
+        legend: [{ data: data.categories.map(function (c) { return c.name; }) }],
+        series: [{
+          type: "graph", layout: "force", roam: true, draggable: true, data: data.nodes, links: data.links,
+          categories: data.categories, label: { show: true, position: "right" },
+          edgeSymbol: ["none", "arrow"], edgeLabel: { show: true, formatter: function (p) { return p.data.label; }, fontSize: 11 },
+          force: { repulsion: 320, edgeLength: 140 },
+        }],
+      });
+      chart.on("click", function (p) { if (p.dataType === "node" && p.data.url) window.location = p.data.url; });
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  function init(root) { initAutocomplete(root); initSelection(root); initGraph(root); }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    var palette = document.getElementById("palette");
+    if (palette) {
+      var modal = bootstrap.Modal.getOrCreateInstance(palette);
+      var open = function () { modal.show(); };
+      document.querySelectorAll("[data-palette-open]").forEach(function (b) { b.addEventListener("click", open); });
+      document.addEventListener("keydown", function (e) {
+        if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); open(); }
+      });
+      palette.addEventListener("shown.bs.modal", function () { document.getElementById("palette-input").focus(); });
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
+  document.addEventListener("htmx:configRequest", function (e) {
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (token) e.detail.headers["X-CSRFToken"] = token.value;
+  });
+})();
