@@ -1,0 +1,51 @@
+# Guanxi: `make demo` runs the CRM with demo data on SQLite; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test setup assets lint run messages bench-seed clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -x $(PY) || $$(scripts/find-python) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
+static/vendor/.built: frontend/package.json frontend/package-lock.json frontend/copy-assets.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@touch $@
+
+locale/.compiled: $(wildcard locale/*/LC_MESSAGES/*.po) $(VENV)/.installed
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	@touch $@
+
+setup: $(VENV)/.installed static/vendor/.built locale/.compiled
+
+demo: setup
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo --if-empty
+	PORT=$(PORT) scripts/run-demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run -v0
+
+# SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI always sets it).
+test: lint
+	$(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== PostgreSQL: $${TEST_DATABASE_URL%%\?*}"; \
+	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS); \
+	else \
+	  echo "== SKIPPED: the PostgreSQL run (set TEST_DATABASE_URL=postgres://user@host:5432/name to run it)"; \
+	fi
+
+messages: setup
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=frontend --ignore=static --ignore=var --no-obsolete
+
+clean:
+	rm -rf $(VENV) static/vendor frontend/node_modules locale/.compiled

@@ -1,0 +1,61 @@
+"""Shared fixtures: demo-like users, logged-in clients and API clients with a real bearer token."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+@pytest.fixture
+def users(db):
+    from guanxi.customers.demo import seed_users
+
+    return seed_users()
+
+
+@pytest.fixture
+def rep1(users):
+    return users["rep1"]
+
+
+@pytest.fixture
+def admin_user(users):
+    return users["admin"]
+
+
+@pytest.fixture
+def client_rep1(client, rep1):
+    client.force_login(rep1)
+    return client
+
+
+@pytest.fixture
+def api_token(rep1):
+    from guanxi.core.models import ApiToken
+
+    _token, raw = ApiToken.issue(user=rep1, name="tests")
+    return raw
+
+
+@pytest.fixture
+def api(client, api_token):
+    """A test client that sends `Authorization: Bearer <token>` and JSON bodies."""
+    import json
+
+    class Api:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token}"}
+
+        def get(self, url, **params):
+            return client.get(url, params, **self.headers)
+
+        def post(self, url, data):
+            return client.post(url, json.dumps(data), content_type="application/json", **self.headers)
+
+        def patch(self, url, data):
+            return client.patch(url, json.dumps(data), content_type="application/json", **self.headers)
+
+        def delete(self, url):
+            return client.delete(url, **self.headers)
+
+    return Api()
