@@ -18,11 +18,11 @@ static/vendor/.built: frontend/package.json frontend/package-lock.json frontend/
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@touch $@
 
-locale/.compiled: $(wildcard locale/*/LC_MESSAGES/*.po) $(VENV)/.installed
-	$(PY) manage.py compilemessages --ignore=.venv -v0
+$(VENV)/.locale-compiled: $(wildcard locale/*/LC_MESSAGES/*.po) $(VENV)/.installed
+	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=frontend -v0; fi
 	@touch $@
 
-setup: $(VENV)/.installed static/vendor/.built locale/.compiled
+setup: $(VENV)/.installed static/vendor/.built $(VENV)/.locale-compiled
 
 demo: setup
 	$(PY) manage.py migrate --noinput -v0
@@ -48,4 +48,4 @@ messages: setup
 	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=frontend --ignore=static --ignore=var --no-obsolete
 
 clean:
-	rm -rf $(VENV) static/vendor frontend/node_modules locale/.compiled
+	rm -rf $(VENV) static/vendor frontend/node_modules $(VENV)/.locale-compiled

@@ -1,5 +1,5 @@
 // Copy the built files Guanxi serves from node_modules into ../static/vendor (git-ignored).
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,5 +21,8 @@ for (const [from, to] of Object.entries(files)) {
   const target = join(out, to);
   mkdirSync(dirname(target), { recursive: true });
   cpSync(join(here, "node_modules", from), target, { recursive: true });
+  // Source maps too: the hashed static storage follows sourceMappingURL references.
+  const map = join(here, "node_modules", from + ".map");
+  if (existsSync(map)) cpSync(map, target + ".map");
 }
 console.log(`copied ${Object.keys(files).length} assets into ${out}`);

@@ -5,6 +5,8 @@ from django.views.i18n import JavaScriptCatalog
 from .api import api
 
 admin.site.site_header = "Guanxi"
+# The Django admin is a superuser tool; everyone else works in the product UI.
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -190,3 +190,6 @@ class TimelineEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["record_type", "record_id", "-at"], name="timeline_record_idx")]
+
+    def __str__(self):
+        return f"{self.record_type}#{self.record_id} {self.kind}"

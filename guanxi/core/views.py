@@ -1,6 +1,5 @@
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, user_passes_test
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
@@ -69,7 +68,7 @@ def token_revoke(request, pk):
     return redirect("profile")
 
 
-@staff_member_required(login_url="/login/")
+@user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")
 def custom_fields(request):
     form = CustomFieldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,7 +78,7 @@ def custom_fields(request):
     return render(request, "core/custom_fields.html", {"form": form, "fields": CustomField.objects.all()})
 
 
-@staff_member_required(login_url="/login/")
+@user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")
 @require_POST
 def custom_field_delete(request, pk):
     get_object_or_404(CustomField, pk=pk).delete()

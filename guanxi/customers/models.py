@@ -11,7 +11,6 @@ from guanxi.framework.validators import validate_credit_code
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
 
 
-
 class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
     name = models.CharField(_("name"), max_length=200)
     credit_code = models.CharField(
@@ -142,6 +141,9 @@ class AccountContact(models.Model):
         verbose_name = _("company contact")
         verbose_name_plural = _("company contacts")
         constraints = [models.UniqueConstraint(fields=["account", "contact"], name="accountcontact_unique")]
+
+    def __str__(self):
+        return f"{self.contact} @ {self.account}"
 
 
 class AccountRelation(Record):

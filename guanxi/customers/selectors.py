@@ -51,7 +51,8 @@ def account_360(account, request):
     subsidiaries = list(
         visible.filter(parent=account).annotate(contact_count=Count("contacts", distinct=True)).order_by("name")
     )
-    group_ids = [account.pk, *account.descendant_ids()]
+    root = account.group_root()
+    group_ids = [root.pk, *root.descendant_ids()]
     group = visible.filter(pk__in=group_ids)
     contact_ids = list(memberships.values_list("contact_id", flat=True)[:500])
     relation_ids = list(
@@ -61,7 +62,7 @@ def account_360(account, request):
         "memberships": memberships[:100],
         "contact_count": memberships.count(),
         "subsidiaries": subsidiaries,
-        "group_root": account.group_root(),
+        "group_root": root,
         "group_company_count": group.count(),
         "group_contact_count": Contact.objects.restrict(user, "view")
         .filter(memberships__account_id__in=group_ids).distinct().count(),

@@ -26,7 +26,7 @@ class AutocompleteSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
     def optgroups(self, name, value, attrs=None):
-        values = [v for v in (value or []) if v not in (None, "")]
+        values = [v for v in (value or []) if str(v).isdigit()]
         queryset = getattr(self.choices, "queryset", None)
         chosen = list(queryset.filter(pk__in=values)) if (queryset is not None and values) else []
         options = [self.create_option(name, "", "", False, 0)] if not self.allow_multiple_selected else []

@@ -1,7 +1,8 @@
 """Record types: what the generic list/detail/edit/delete/export/API machinery needs to know about a model."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from django.db import models
 

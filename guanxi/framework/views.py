@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
@@ -73,12 +75,13 @@ class RecordListView(RecordViewMixin, View):
             return HttpResponseBadRequest(str(e))
         all_columns = self.columns(fs.custom_definitions)
         columns = self.chosen_columns(request, all_columns)
+        default_size = settings.GUANXI_PAGE_SIZE if settings.GUANXI_PAGE_SIZE in PAGE_SIZES else PAGE_SIZES[0]
         try:
-            per_page = int(request.GET.get("per_page", PAGE_SIZES[0]))
+            per_page = int(request.GET.get("per_page", default_size))
             page = max(1, int(request.GET.get("page", 1)))
         except ValueError:
-            per_page, page = PAGE_SIZES[0], 1
-        per_page = per_page if per_page in PAGE_SIZES else PAGE_SIZES[0]
+            per_page, page = default_size, 1
+        per_page = per_page if per_page in PAGE_SIZES else default_size
         rows = list(qs[(page - 1) * per_page : page * per_page + 1])
         has_next = len(rows) > per_page
         rows = rows[:per_page]
@@ -154,7 +157,8 @@ class RecordEditView(RecordViewMixin, View):
         data = request.POST if request.method == "POST" else None
         kwargs = {"instance": obj, "user": request.user}
         if obj is None and data is None:
-            kwargs["initial"] = {k: v for k, v in request.GET.items() if k in self.rt.form_class._meta.fields}
+            # Prefill from the query string, e.g. "Add subsidiary" links pass ?parent=<id>.
+            kwargs["initial"] = {k: v[:200] for k, v in request.GET.items()}
         return self.rt.form_class(data, **kwargs)
 
     def load(self, request, pk):
@@ -182,7 +186,9 @@ class RecordEditView(RecordViewMixin, View):
                 obj = services.record_create(
                     model=self.rt.model, actor=request.user, fields=form.model_fields(), related=form.related()
                 )
-                messages.success(request, _("%(type)s “%(name)s” created.") % {"type": self.rt.verbose_name, "name": obj})
+                messages.success(
+                    request, _("%(type)s “%(name)s” created.") % {"type": capfirst(self.rt.verbose_name), "name": obj}
+                )
             else:
                 services.record_update(
                     obj=obj, actor=request.user, fields=form.model_fields(), related=form.related(),
