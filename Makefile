@@ -19,7 +19,9 @@ static/vendor/.built: frontend/package.json frontend/package-lock.json frontend/
 	@touch $@
 
 $(VENV)/.locale-compiled: $(wildcard locale/*/LC_MESSAGES/*.po) $(VENV)/.installed
-	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=frontend -v0; fi
+	@# Compiled catalogues are committed too, so a machine without GNU gettext still runs in both languages.
+	@if command -v msgfmt >/dev/null; then $(PY) manage.py compilemessages --ignore=.venv --ignore=frontend -v0; \
+	  else echo "msgfmt (GNU gettext) not found: using the committed .mo catalogues"; fi
 	@touch $@
 
 setup: $(VENV)/.installed static/vendor/.built $(VENV)/.locale-compiled
@@ -45,7 +47,7 @@ test: lint
 	fi
 
 messages: setup
-	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=frontend --ignore=static --ignore=var --no-obsolete
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=frontend --ignore=static --ignore=var --no-obsolete --no-wrap
 
 clean:
 	rm -rf $(VENV) static/vendor frontend/node_modules $(VENV)/.locale-compiled

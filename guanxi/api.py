@@ -1,17 +1,16 @@
 """The one ninja API object; each app mounts its router here."""
 
 from ninja import NinjaAPI
-from ninja.security import django_auth
 
 from guanxi.customers.api import router as customers_router
-from guanxi.framework.api import TokenAuth, install_error_handlers
+from guanxi.framework.api import BrowserSessionAuth, TokenAuth, install_error_handlers
 
 api = NinjaAPI(
     title="Guanxi API",
     version="1",
     description="REST API of Guanxi CRM. Authenticate with `Authorization: Bearer <token>` "
     "(create tokens on your profile page or with `guanxi api_token <username>`) or a browser session.",
-    auth=[TokenAuth(), django_auth],
+    auth=[TokenAuth(), BrowserSessionAuth()],
     urls_namespace="api",
 )
 install_error_handlers(api)

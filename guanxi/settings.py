@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "django_filters",
     "django_htmx",
     "djmoney",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Widget templates are looked up like page templates, so guanxi/templates can hold our own widgets.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 ROOT_URLCONF = "guanxi.urls"
 WSGI_APPLICATION = "guanxi.wsgi.application"
 AUTH_USER_MODEL = "core.User"
@@ -152,6 +155,10 @@ TASKS = {
 }
 
 CURRENCIES = ("CNY", "USD", "EUR", "HKD", "JPY", "GBP")
+CURRENCY_CHOICES = [
+    ("CNY", _("CNY · Chinese yuan")), ("USD", _("USD · US dollar")), ("EUR", _("EUR · Euro")),
+    ("HKD", _("HKD · Hong Kong dollar")), ("JPY", _("JPY · Japanese yen")), ("GBP", _("GBP · British pound")),
+]
 DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", "CNY")
 PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", "CN")
 

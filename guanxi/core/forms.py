@@ -15,6 +15,7 @@ class ProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("Email")
         for f in self.fields.values():
             f.widget.attrs["class"] = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
 

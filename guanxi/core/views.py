@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.customers.models import Account, Contact
 from guanxi.customers.selectors import home_summary
+from guanxi.framework import registry
 from guanxi.framework.fields import looks_like_phone, normalise_phone
 
 from .forms import CustomFieldForm, ProfileForm, TokenForm
@@ -75,7 +76,9 @@ def custom_fields(request):
         form.save()
         messages.success(request, _("Custom field added."))
         return redirect("custom_fields")
-    return render(request, "core/custom_fields.html", {"form": form, "fields": CustomField.objects.all()})
+    labels = {rt.key: rt.verbose_name_plural for rt in registry.all_types()}
+    fields = [(f, labels.get(f.record_type, f.record_type)) for f in CustomField.objects.all()]
+    return render(request, "core/custom_fields.html", {"form": form, "fields": fields})
 
 
 @user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")

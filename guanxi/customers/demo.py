@@ -8,7 +8,8 @@ from django.db import transaction
 from djmoney.money import Money
 from faker import Faker
 
-from guanxi.core.models import Role, Tag, Team
+from guanxi.core.choices import TimelineKind
+from guanxi.core.models import Role, Tag, Team, TimelineEvent
 from guanxi.framework.validators import CREDIT_CODE_CHARS, credit_code_check_char
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
@@ -156,6 +157,12 @@ def seed(companies=200, contacts=1000, seed_value=2026):
     AccountContact.objects.bulk_create(
         [AccountContact(account=a, contact=c, role=c.title, is_primary=(i < len(accounts)))
          for i, (a, c) in enumerate(zip(memberships, people, strict=True))],
+        batch_size=1000,
+    )
+    # The history people see on a record starts with its creation.
+    TimelineEvent.objects.bulk_create(
+        [TimelineEvent(record_type=obj.type_key(), record_id=obj.pk, kind=TimelineKind.CREATED, actor=obj.owner,
+                       data={"label": str(obj)}) for obj in [*accounts, *people]],
         batch_size=1000,
     )
     return {"users": len(users), "companies": len(accounts), "contacts": len(people), "relations": len(relations)}

@@ -91,7 +91,7 @@ class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
 
 
 class Contact(Record, OwnedMixin, TaggedMixin, AddressMixin):
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     title = models.CharField(_("job title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
     mobile = PhoneField(_("mobile"))

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from ninja.security import HttpBearer
-from pydantic import create_model, model_validator
+from ninja.security import HttpBearer, SessionAuth
+from pydantic import BaseModel, create_model, field_validator
 
 from . import services
 from .errors import Conflict
@@ -31,7 +32,8 @@ class ApiError(Exception):
         self.status, self.code, self.detail, self.errors = status, code, detail, errors or {}
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# 403: a signed-in browser session without a valid CSRF token.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 def error_body(code, detail, errors=None):
@@ -52,18 +54,22 @@ def _bad_text(value):
         return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return any(_bad_text(v) for v in value)
+    if isinstance(value, BaseModel):
+        return _bad_text(value.model_dump())
     return False
 
 
 class InputSchema(Schema):
     """Base of every request body: NUL bytes and lone surrogates never reach the database."""
 
-    @model_validator(mode="before")
+    # Per field, after validation: a model-level "before" validator only sees ninja's DjangoGetter
+    # wrapper (whose __dict__ is empty), so it never saw the values.
+    @field_validator("*", mode="after")
     @classmethod
-    def reject_bad_text(cls, data):
-        if _bad_text(data if isinstance(data, (dict, list)) else getattr(data, "__dict__", {})):
-            raise ValueError("Text must not contain NUL characters or unpaired surrogates.")
-        return data
+    def reject_bad_text(cls, value):
+        if _bad_text(value):
+            raise ValueError(_("Text must not contain NUL characters or unpaired surrogates."))
+        return value
 
 
 class TokenAuth(HttpBearer):
@@ -78,6 +84,19 @@ class TokenAuth(HttpBearer):
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)  # at most once a minute
         request.user = found.user
         return found.user
+
+
+class BrowserSessionAuth(SessionAuth):
+    """The browser session, CSRF-checked only when it belongs to a signed-in user.
+
+    ninja checks CSRF before looking at the session, so a request without credentials but with a stale
+    session cookie got 403 instead of 401.
+    """
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
 
 
 def _filter_schema(rt):
@@ -110,17 +129,20 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
     list_schema = create_model(f"{name}List", __base__=Schema, count=(int, ...), count_exact=(bool, ...),
                                items=(list[out_schema], ...))
     filters_schema = _filter_schema(rt)
+    with translation.override("en"):  # the OpenAPI document is English developer documentation
+        name_en, names = str(rt.verbose_name), str(rt.verbose_name_plural)
 
     def get_for(request, pk, action):
         return get_object_or_404(rt.base_queryset(request.auth, action), pk=pk)
 
-    @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {rt.verbose_name_plural}",
+    @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {names}",
                 operation_id=f"{name.lower()}_list")
     def list_records(request, filters: Query[filters_schema]):
-        params = {k: v for k, v in request.GET.items() if k in rt.filterset_class.base_filters or k == "q"}
-        fs = rt.filterset_class(params, queryset=rt.base_queryset(request.auth, "view"), request=request)
+        # Every query parameter goes to the FilterSet, which reads only its own filters, including the
+        # custom-field ones (cf_<name>, cf_<name>_min, ...) that exist only per instance.
+        fs = rt.filterset_class(request.GET, queryset=rt.base_queryset(request.auth, "view"), request=request)
         if not fs.is_valid():
-            raise ApiError(400, "invalid_filter", "Invalid filter value.",
+            raise ApiError(400, "invalid_filter", _("Invalid filter value."),
                            {k: [str(m) for m in v] for k, v in fs.errors.items()})
         try:
             ordering = parse_ordering(rt, filters.ordering) or parse_ordering(rt, rt.default_ordering)
@@ -131,19 +153,19 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         items = list(qs[filters.offset : filters.offset + filters.limit])
         return {"count": count.value, "count_exact": count.exact, "items": items}
 
-    @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {rt.verbose_name}",
+    @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")
     def get_record(request, pk: Id):
         return get_for(request, pk, "view")
 
-    @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {rt.verbose_name}",
+    @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {name_en}",
                  operation_id=f"{name.lower()}_create")
     def create_record(request, payload: create_schema):
         fields, related = to_fields(payload.model_dump(exclude_unset=True), None, request.auth)
         obj = services.record_create(model=model, actor=request.auth, fields=fields, related=related)
         return 201, rt.base_queryset(request.auth).get(pk=obj.pk)
 
-    @router.patch("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Update a {rt.verbose_name}",
+    @router.patch("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Update a {name_en}",
                   operation_id=f"{name.lower()}_update")
     def update_record(request, pk: Id, payload: update_schema):
         obj = get_for(request, pk, "change")
@@ -153,7 +175,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         services.record_update(obj=obj, actor=request.auth, fields=fields, related=related, version=version)
         return rt.base_queryset(request.auth).get(pk=obj.pk)
 
-    @router.delete("/{pk}", response={204: None, **ERRORS}, summary=f"Move a {rt.verbose_name} to the recycle bin",
+    @router.delete("/{pk}", response={204: None, **ERRORS}, summary=f"Move a {name_en} to the recycle bin",
                    operation_id=f"{name.lower()}_delete")
     def delete_record(request, pk: Id):
         services.record_delete(obj=get_for(request, pk, "delete"), actor=request.auth)
@@ -176,40 +198,41 @@ def install_error_handlers(api):
         for err in exc.errors:
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path", "filters")]
             errors.setdefault(".".join(loc) or "non_field_errors", []).append(err.get("msg", "invalid"))
-        return api.create_response(request, error_body("invalid_input", "Invalid input.", errors), status=422)
+        return api.create_response(request, error_body("invalid_input", _("Invalid input."), errors), status=422)
 
     @api.exception_handler(ValidationError)
     def _django_validation(request, exc):
         return api.create_response(
-            request, error_body("invalid_input", "Invalid input.", validation_errors(exc)), status=422
+            request, error_body("invalid_input", _("Invalid input."), validation_errors(exc)), status=422
         )
 
     @api.exception_handler(Conflict)
     def _conflict(request, exc):
         return api.create_response(
             request,
-            error_body("stale_version", "The record was changed by someone else; fetch it again and retry."),
+            error_body("stale_version", _("The record was changed by someone else; fetch it again and retry.")),
             status=409,
         )
 
     @api.exception_handler(IntegrityError)
     def _integrity(request, exc):
         return api.create_response(
-            request, error_body("conflict", "The change conflicts with another record."), status=409
+            request, error_body("conflict", _("The change conflicts with another record.")), status=409
         )
 
     @api.exception_handler(AuthenticationError)
     def _auth(request, exc):
-        return api.create_response(request, error_body("not_authenticated", "Authentication required."), status=401)
+        return api.create_response(request, error_body("not_authenticated", _("Authentication required.")), status=401)
 
     @api.exception_handler(HttpError)
     def _http(request, exc):
-        code = {404: "not_found", 400: "bad_request", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        code = {404: "not_found", 400: "bad_request", 403: "forbidden", 405: "method_not_allowed"}.get(
+            exc.status_code, "error")
         return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 
     from django.http import Http404
 
     @api.exception_handler(Http404)
     def _not_found(request, exc):
-        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+        return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
 

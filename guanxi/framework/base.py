@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -43,8 +44,12 @@ class Record(models.Model):
             if exclude and field.name in exclude:
                 continue
             if isinstance(field, (models.CharField, models.TextField)):
+                value = getattr(self, field.attname)
                 try:
-                    validate_no_nul(getattr(self, field.attname))
+                    validate_no_nul(value)
+                    # Django enforces a TextField's max_length only in forms; enforce it for the API too.
+                    if isinstance(field, models.TextField) and field.max_length and value:
+                        MaxLengthValidator(field.max_length)(value)
                 except ValidationError as e:
                     errors[field.name] = e.error_list
         try:

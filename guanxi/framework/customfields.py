@@ -44,7 +44,10 @@ def _clean_one(definition, value):
         if isinstance(value, datetime.date):
             return value.isoformat()
         try:
-            return datetime.date.fromisoformat(str(value)).isoformat()
+            # Only YYYY-MM-DD text: fromisoformat() alone also takes 20240101, 2024W01, ...
+            if not (isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"):
+                raise ValueError
+            return datetime.date.fromisoformat(value).isoformat()
         except ValueError:
             raise ValidationError(_("Enter a date as YYYY-MM-DD."))
     if kind == "choice":

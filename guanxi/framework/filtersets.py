@@ -38,6 +38,18 @@ class RecordFilterSet(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    @classmethod
+    def get_filters(cls):
+        """The declared filters, without `tag`/`owner` for models that have no tags or owner."""
+        filters = super().get_filters()
+        model = cls._meta.model
+        if model is not None:
+            names = {f.name for f in model._meta.get_fields()}
+            for filter_name, field_name in (("tag", "tags"), ("owner", "owner")):
+                if field_name not in names:
+                    filters.pop(filter_name, None)
+        return filters
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.custom_definitions = definitions_for(self._meta.model) if hasattr(self._meta.model, "custom") else []

@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from . import customfields, services
 
+# Django 6.1's blank-choice label; its own zh_Hans catalogue does not have it yet, ours does.
+BLANK_CHOICE_LABEL = _("- Select an option -")
+
 
 class AutocompleteSelect(forms.Select):
     """A select that renders only the chosen options; Tom Select fetches the rest as the user types.
@@ -89,13 +92,17 @@ class RecordForm(forms.ModelForm):
                 value = value.get("amount")
             self.initial[f"cf_{d.name}"] = value
         for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            elif not isinstance(widget, forms.HiddenInput):
-                widget.attrs.setdefault("class", "form-control")
+            # A MultiWidget (money: amount + currency) styles its parts, laid out side by side.
+            parts = field.widget.widgets if isinstance(field.widget, forms.MultiWidget) else [field.widget]
+            for widget in parts:
+                if isinstance(widget, forms.CheckboxInput):
+                    widget.attrs.setdefault("class", "form-check-input")
+                elif isinstance(widget, forms.Select):
+                    widget.attrs.setdefault("class", "form-select")
+                elif not isinstance(widget, forms.HiddenInput):
+                    widget.attrs.setdefault("class", "form-control")
+            if len(parts) > 1:
+                field.widget.template_name = "framework/widgets/multiwidget_row.html"
 
     def _post_clean(self):
         # Custom values are validated by the model's clean(); give it the submitted ones first.
@@ -119,7 +126,8 @@ class RecordForm(forms.ModelForm):
 
     def model_fields(self):
         """The cleaned values of real model fields (what the generic service sets)."""
-        names = [f.name for f in self._meta.model._meta.concrete_fields]
+        # Only editable fields: `version` is the form's optimistic-lock input, not a value to set.
+        names = [f.name for f in self._meta.model._meta.concrete_fields if f.editable]
         values = {k: v for k, v in self.cleaned_data.items() if k in names}
         values["custom"] = self.instance.custom
         return values

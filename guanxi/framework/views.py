@@ -23,6 +23,7 @@ from .listing import BadOrdering, count_rows, parse_ordering
 from .registry import Column
 
 PAGE_SIZES = (25, 50, 100)
+MAX_ID = 2**63 - 1
 
 
 def custom_columns(rt, definitions):
@@ -146,7 +147,41 @@ def timeline_for(targets, limit=50):
             condition |= Q(record_type=key, record_id__in=ids)
     if not condition:
         return []
-    return list(TimelineEvent.objects.filter(condition).select_related("actor")[:limit])
+    events = list(TimelineEvent.objects.filter(condition).select_related("actor")[:limit])
+    for event in events:
+        event.change_rows = _change_rows(event)
+    return events
+
+
+def _change_rows(event):
+    """(label, before, after) for each changed field, labelled in the reader's language."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    changes = (event.data or {}).get("changes") or {}
+    try:
+        model = apps.get_model(event.record_type)
+    except (LookupError, ValueError):
+        model = None
+    rows = []
+    for name, (before, after) in changes.items():
+        label, choices = name, {}
+        if model is not None:
+            try:
+                field = model._meta.get_field(name)
+                label, choices = field.verbose_name, dict(field.flatchoices or ())
+            except FieldDoesNotExist:
+                pass
+        rows.append((label, _display(choices.get(before, before)), _display(choices.get(after, after))))
+    return rows
+
+
+def _display(value):
+    if isinstance(value, dict):
+        return value.get("label") or ", ".join(f"{k}: {v}" for k, v in value.items()) or "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return "—" if value in (None, "") else value
 
 
 @method_decorator(login_required, name="dispatch")
@@ -254,6 +289,11 @@ class RecordExportView(RecordListView):
         return export.response(qs, columns, fmt, filename=str(self.rt.model._meta.model_name))
 
 
+def _is_id(value):
+    """A primary key from form input: ASCII digits within the bigint range ("²".isdigit() is true, too)."""
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+
+
 @method_decorator(login_required, name="dispatch")
 class RecordBulkView(RecordListView):
     ACTION_PERMISSION = {"delete": "delete", "assign_owner": "assign", "add_tag": "change", "remove_tag": "change"}
@@ -272,11 +312,12 @@ class RecordBulkView(RecordListView):
             except BadOrdering as e:
                 return HttpResponseBadRequest(str(e))
         else:
-            ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+            ids = [i for i in request.POST.getlist("ids") if _is_id(i)]
             qs = self.rt.base_queryset(request.user, permission).filter(pk__in=ids)
         owner = None
         if action == "assign_owner":
-            owner = get_user_model().objects.filter(is_active=True, pk=request.POST.get("owner") or 0).first()
+            owner_pk = request.POST.get("owner", "")
+            owner = get_user_model().objects.filter(is_active=True, pk=owner_pk).first() if _is_id(owner_pk) else None
         try:
             n = services.records_bulk(
                 rt=self.rt, actor=request.user, queryset=qs, action=action, owner=owner, tag=request.POST.get("tag")

@@ -71,49 +71,34 @@ def browser_users(transactional_db):
     return seed_users()
 
 
-def _new_page(chromium, live_server, viewport):
+def _open_page(chromium, live_server, **context_args):
+    """A fresh context (own cookies) and page; yields it, then fails on JavaScript or server errors seen."""
     context = chromium.new_context(
-        base_url=live_server.url,
-        viewport=viewport,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
+        base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", **context_args
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.js_errors = errors
-    return context, page
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(f"JavaScript error: {exc}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 500 and problems.append(f"server error {r.status} on {r.request.method} {r.url}"),
+    )
+    yield page
+    context.close()
+    assert not problems, "; ".join(problems)
 
 
 @pytest.fixture
 def page(chromium, live_server, browser_users):
-    """A fresh desktop-sized page (own cookies) pointing at the live server."""
-    context, page = _new_page(chromium, live_server, DESKTOP)
-    yield page
-    context.close()
-    assert not page.js_errors, f"JavaScript errors on the page: {page.js_errors}"
+    """A desktop-sized page pointing at the live server."""
+    yield from _open_page(chromium, live_server, viewport=DESKTOP)
 
 
 @pytest.fixture
 def phone_page(chromium, live_server, browser_users):
-    """A fresh phone-sized page (390×844, touch) pointing at the live server."""
-    context = chromium.new_context(
-        base_url=live_server.url,
-        viewport=PHONE,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    """A phone-sized page (390×844, touch) pointing at the live server."""
+    yield from _open_page(chromium, live_server, viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
 
 
 @pytest.fixture

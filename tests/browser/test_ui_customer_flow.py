@@ -92,20 +92,16 @@ def test_edit_company_shows_change_and_timeline_entry(page, login, make_account)
     assert "厦门市" in page.locator("dl").first.inner_text()
     assert timeline.count() == 2
     newest = timeline.first.inner_text()
-    assert re.search(r"city\s*:\s*福州市\s*→\s*厦门市", newest), newest
-    assert "lifecycle_stage" in newest
+    assert re.search(r"城市\s*:\s*福州市\s*→\s*厦门市", newest), newest
+    assert re.search(r"生命周期阶段\s*:\s*潜在客户\s*→\s*成交客户", newest), newest
     assert page.locator(".alert-success").count() == 1
 
 
-def test_new_partner_relation_shows_on_both_relationship_graphs(
-    page, login, choose, make_account, screenshot
-):
+def test_new_partner_relation_shows_on_both_relationship_graphs(page, login, choose, make_account, screenshot):
     new = make_account(
         name=COMPANY, credit_code=CREDIT_CODE, province="福建省", city="福州市", industry="manufacturing"
     )
-    other = make_account(
-        name="榕城供应链管理有限公司", province="福建省", city="福州市", industry="logistics"
-    )
+    other = make_account(name="榕城供应链管理有限公司", province="福建省", city="福州市", industry="logistics")
     login(page)
 
     page.click("#mainnav a.nav-link[href='/relations/']")

@@ -77,31 +77,21 @@ def test_companies_list_search_and_filter_refresh_the_table_with_htmx(rep1_page,
     # A full page load would drop this marker; an htmx swap of #record-table keeps it.
     page.evaluate("() => { window.__noReload = true; }")
 
-    with page.expect_response(
-        lambda r: "/companies/?" in r.url and r.request.headers.get("hx-request") == "true"
-    ):
+    with page.expect_response(lambda r: "/companies/?" in r.url and r.request.headers.get("hx-request") == "true"):
         page.click("#id_q")
         page.keyboard.type("智能", delay=50)
-    page.wait_for_function(
-        "() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 1"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 1")
     assert table_names(page) == [TARGET]
     assert re.search(r"[?&]q=%E6%99%BA%E8%83%BD", page.url), page.url  # pushed into the address bar
     assert page.evaluate("() => window.__noReload") is True
 
     # Clear the search, then narrow with a filter select instead.
-    with page.expect_response(
-        lambda r: "/companies/?" in r.url and r.request.headers.get("hx-request") == "true"
-    ):
+    with page.expect_response(lambda r: "/companies/?" in r.url and r.request.headers.get("hx-request") == "true"):
         page.fill("#id_q", "")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 5"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 5")
     with page.expect_response(lambda r: "lifecycle_stage=customer" in r.url):
         page.select_option("#id_lifecycle_stage", "customer")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 2"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#record-table tbody a.fw-semibold').length === 2")
     assert sorted(table_names(page)) == sorted([TARGET, "海峡精密零部件厂"])
     assert "lifecycle_stage=customer" in page.url
     assert page.evaluate("() => window.__noReload") is True

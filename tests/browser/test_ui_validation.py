@@ -32,6 +32,7 @@ def test_invalid_credit_code_shows_error_under_the_field_without_submitting(rep1
     assert page.url.endswith("/companies/new/")
     assert page.input_value("#id_name") == "闽江智能科技有限公司"
     assert page.locator("#err-name .invalid-feedback").count() == 0
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     screenshot(page, "form-inline-error")
 
     # Right length, wrong check character: a different message.
