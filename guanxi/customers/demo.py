@@ -185,9 +185,8 @@ def bulk_contacts(n, batch=10_000, seed_value=7):
     owners = list(get_user_model().objects.filter(username__in=["rep1", "rep2", "manager"]))
     start = Contact.all_objects.count()
     fields = [f for f in Contact._meta.concrete_fields if not f.primary_key]
-    copy_sql = 'COPY {} ({}) FROM STDIN'.format(
-        connection.ops.quote_name(Contact._meta.db_table), ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    )
+    quote = connection.ops.quote_name
+    copy_sql = f"COPY {quote(Contact._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
     made = 0
     while made < n:
         size = min(batch, n - made)
@@ -198,7 +197,8 @@ def bulk_contacts(n, batch=10_000, seed_value=7):
             rows.append(Contact(
                 name=rng.choice(names) + (str(k % 97) if k % 3 == 0 else ""), title=rng.choice(CONTACT_TITLES_ZH),
                 mobile=mobile(rng), email=f"user{k}@example{k % 50}.cn", city=rng.choice(cities),
-                owner=rng.choice(owners) if owners else None, created_at=now + timedelta(microseconds=i), updated_at=now,
+                owner=rng.choice(owners) if owners else None,
+                created_at=now + timedelta(microseconds=i), updated_at=now,
             ))
         with transaction.atomic():
             if connection.vendor == "postgresql":

@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.fields import looks_like_phone, normalise_phone
-from guanxi.framework.filtersets import RecordFilterSet
+from guanxi.framework.filtersets import RecordFilterSet, name_contains
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
 from .models import Account, AccountRelation, Contact
@@ -27,7 +27,7 @@ class AccountFilterSet(RecordFilterSet):
     def search(self, queryset, value):
         if looks_like_phone(value):
             return queryset.filter(phone=normalise_phone(value))
-        condition = Q(name__icontains=value)
+        condition = name_contains(value)
         if len(value) == 18:
             condition |= Q(credit_code=value.upper())
         return queryset.filter(condition)
@@ -63,7 +63,7 @@ class ContactFilterSet(RecordFilterSet):
         if looks_like_phone(value):
             number = normalise_phone(value)
             return queryset.filter(Q(mobile=number) | Q(phone=number))
-        return queryset.filter(name__icontains=value)
+        return queryset.filter(name_contains(value))
 
 
 class AccountRelationFilterSet(RecordFilterSet):

@@ -3,6 +3,9 @@
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .customfields import definitions_for
@@ -12,6 +15,27 @@ def _bootstrap(field):
     widget = field.widget
     css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
     widget.attrs.setdefault("class", css)
+
+
+def name_contains(value, field="name"):
+    """Case-insensitive substring search on a name column that has the trigram and short-gram GIN indexes.
+
+    The ORM's icontains is `UPPER(name) LIKE UPPER('%q%')`, which the trigram index serves from three
+    characters on. On PostgreSQL a shorter fragment also requires `guanxi_short_grams(UPPER(name))` (the
+    name's characters and character pairs, migration customers 0005) to contain it, so that index narrows
+    the rows and the LIKE still decides: same results, no sequential scan (docs/performance.md). The
+    fragment is one array element, so the planner's estimate comes from that element's frequency.
+    """
+    condition = Q(**{f"{field}__icontains": value})
+    if connection.vendor == "postgresql" and len(value) < 3:
+        from django.contrib.postgres.fields import ArrayField
+        from django.contrib.postgres.lookups import DataContains
+        from django.db.models import TextField
+
+        grams = Func(Upper(field), function="guanxi_short_grams", output_field=ArrayField(TextField()))
+        fragment = Func(Upper(Value(value)), template="ARRAY[%(expressions)s]", output_field=ArrayField(TextField()))
+        condition &= Q(DataContains(grams, fragment))
+    return condition
 
 
 class JSONNumberFilter(django_filters.NumberFilter):

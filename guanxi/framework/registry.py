@@ -38,7 +38,7 @@ class RecordType:
     default_columns: list[str]
     default_ordering: str = "name"
     select_related: tuple[str, ...] = ()
-    prefetch_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str | models.Prefetch, ...] = ()
     detail_template: str = "framework/detail.html"
     detail_fields: list[str] = field(default_factory=list)
     bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "remove_tag", "delete")
