@@ -150,6 +150,10 @@ def timeline_for(targets, limit=50):
     events = list(TimelineEvent.objects.filter(condition).select_related("actor")[:limit])
     for event in events:
         event.change_rows = _change_rows(event)
+        try:
+            event.type_label = registry.get(event.record_type).verbose_name
+        except KeyError:
+            event.type_label = ""
     return events
 
 
