@@ -43,7 +43,8 @@
       var data = JSON.parse(document.getElementById(el.dataset.graph).textContent);
       var chart = echarts.init(el, null, { locale: document.body.dataset.lang === "en" ? "EN" : "ZH" });
       chart.setOption({
-        tooltip: { formatter: function (p) { return p.dataType === "edge" ? p.data.label : p.data.name; } },
+        // ECharts renders tooltips as HTML: company names are user input, so escape them.
+        tooltip: { formatter: function (p) { return echarts.format.encodeHTML(p.dataType === "edge" ? p.data.label : p.data.name); } },
         legend: [{ data: data.categories.map(function (c) { return c.name; }) }],
         series: [{
           type: "graph", layout: "force", roam: true, draggable: true, data: data.nodes, links: data.links,
