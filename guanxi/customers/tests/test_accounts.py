@@ -3,7 +3,7 @@
 import pytest
 
 from guanxi.customers.models import Account
-from guanxi.framework.testing import RecordTypeSuite
+from guanxi.framework.testing import RecordTypeSuite, assert_invalid_input
 
 from .factories import AccountFactory, EnglishAccountFactory
 
@@ -52,15 +52,6 @@ def _post_account(api, **data):
     return api.post("/api/v1/accounts", {"name": "测试有限公司", **data})
 
 
-def _assert_422(response, field=None):
-    assert response.status_code == 422, response.content
-    body = response.json()
-    assert body["code"] == "invalid_input"
-    if field:
-        assert field in body["errors"], body
-    return body
-
-
 @pytest.mark.django_db
 class TestCreditCode:
     @pytest.mark.parametrize("code", ["91350100M000100Y43", "914403001922038216", " 91350100m000100y43 "])
@@ -78,7 +69,7 @@ class TestCreditCode:
         "９１３５０１００Ｍ０００１００Ｙ４３",  # full-width
     ])
     def test_invalid_codes_are_422_and_create_nothing(self, api, code):
-        _assert_422(_post_account(api, credit_code=code), "credit_code")
+        assert_invalid_input(_post_account(api, credit_code=code), "credit_code")
         assert Account.all_objects.count() == 0
 
     def test_ui_form_rejects_a_bad_checksum(self, client_rep1):
@@ -119,13 +110,13 @@ class TestParentHierarchy:
         a, b = AccountFactory(), AccountFactory()
         response = api.patch(f"/api/v1/accounts/{b.pk}", {"version": 1, "parent": a.pk})
         assert response.status_code == 200 and response.json()["parent"] == a.pk
-        _assert_422(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": b.pk}), "parent")
+        assert_invalid_input(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": b.pk}), "parent")
         a.refresh_from_db()
         assert a.parent_id is None and a.version == 1
 
     def test_self_parent_is_422(self, api):
         a = AccountFactory()
-        _assert_422(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": a.pk}), "parent")
+        assert_invalid_input(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": a.pk}), "parent")
         a.refresh_from_db()
         assert a.parent_id is None and a.version == 1
 
@@ -133,7 +124,7 @@ class TestParentHierarchy:
         a = AccountFactory()
         b = AccountFactory(parent=a)
         c = AccountFactory(parent=b)
-        _assert_422(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": c.pk}), "parent")
+        assert_invalid_input(api.patch(f"/api/v1/accounts/{a.pk}", {"version": 1, "parent": c.pk}), "parent")
         assert Account.objects.get(pk=a.pk).parent_id is None
 
     def test_ui_edit_cycle_is_422(self, client_rep1):
@@ -150,7 +141,7 @@ class TestParentHierarchy:
         gone = AccountFactory()
         Account.all_objects.filter(pk=gone.pk).update(deleted_at="2024-01-01T00:00:00Z")
         for pk in (gone.pk, 2**62):
-            _assert_422(_post_account(api, parent=pk), "parent")
+            assert_invalid_input(_post_account(api, parent=pk), "parent")
         assert Account.objects.count() == 0
 
     def test_parent_and_subsidiaries_show_on_the_detail_page(self, client_rep1):
@@ -180,7 +171,7 @@ class TestAccountInput:
 
     @pytest.mark.parametrize("phone", ["12345", "abc", "138 1234 56789 0", "+86"])
     def test_invalid_phone_is_422(self, api, phone):
-        _assert_422(_post_account(api, phone=phone), "phone")
+        assert_invalid_input(_post_account(api, phone=phone), "phone")
         assert Account.all_objects.count() == 0
 
     @pytest.mark.parametrize("data,field", [
@@ -215,7 +206,7 @@ class TestAccountInput:
     ])
     def test_bad_input_is_422_and_creates_nothing(self, api, data, field):
         body = {"name": "测试有限公司", **data}
-        _assert_422(api.post("/api/v1/accounts", body), field)
+        assert_invalid_input(api.post("/api/v1/accounts", body), field)
         assert Account.all_objects.count() == 0
 
     def test_bad_patch_is_422_and_changes_nothing(self, api):
@@ -291,13 +282,13 @@ class TestAccountCustomFields:
         ({"region_note": "x" * 1001}, "custom.region_note"),
     ])
     def test_api_rejects_bad_values(self, api, custom_fields, custom, key):
-        _assert_422(_post_account(api, custom=custom), key)
+        assert_invalid_input(_post_account(api, custom=custom), key)
         assert Account.all_objects.count() == 0
 
     def test_required_custom_field(self, api, custom_fields):
         custom_fields[3].required = True
         custom_fields[3].save()
-        _assert_422(_post_account(api), "custom.grade")
+        assert_invalid_input(_post_account(api), "custom.grade")
         assert _post_account(api, custom={"grade": "C"}).status_code == 201
 
     def test_ui_form_detail_and_export(self, client_rep1, custom_fields):

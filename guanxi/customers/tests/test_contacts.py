@@ -3,7 +3,7 @@
 import pytest
 
 from guanxi.customers.models import Account, AccountContact, Contact
-from guanxi.framework.testing import RecordTypeSuite
+from guanxi.framework.testing import RecordTypeSuite, assert_invalid_input
 
 from .factories import AccountFactory, ContactFactory, EnglishContactFactory
 
@@ -54,15 +54,6 @@ def _post(api, **data):
     return api.post("/api/v1/contacts", {"name": "王小明", **data})
 
 
-def _assert_422(response, field=None):
-    assert response.status_code == 422, response.content
-    body = response.json()
-    assert body["code"] == "invalid_input"
-    if field:
-        assert field in body["errors"], body
-    return body
-
-
 @pytest.mark.django_db
 class TestContactInput:
     @pytest.mark.parametrize("raw", ["138 1234 5678", "138-1234-5678", "+86 138 1234 5678", "8613812345678",
@@ -83,7 +74,7 @@ class TestContactInput:
     @pytest.mark.parametrize("field", ["mobile", "phone"])
     @pytest.mark.parametrize("bad", ["12345", "not a phone", "+86 138", "1" * 40])
     def test_invalid_phone_is_422(self, api, field, bad):
-        _assert_422(_post(api, **{field: bad}), field)
+        assert_invalid_input(_post(api, **{field: bad}), field)
         assert Contact.all_objects.count() == 0
 
     def test_email_is_lower_cased(self, api):
@@ -91,7 +82,7 @@ class TestContactInput:
 
     @pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.cn", "a b@c.cn", "x" * 250 + "@c.cn"])
     def test_invalid_email_is_422(self, api, email):
-        _assert_422(_post(api, email=email), "email")
+        assert_invalid_input(_post(api, email=email), "email")
         assert Contact.all_objects.count() == 0
 
     @pytest.mark.parametrize("data,field", [
@@ -117,7 +108,7 @@ class TestContactInput:
         ({"custom": {"unknown": 1}}, "custom.unknown"),
     ])
     def test_bad_input_is_422_and_creates_nothing(self, api, data, field):
-        _assert_422(_post(api, **data), field)
+        assert_invalid_input(_post(api, **data), field)
         assert Contact.all_objects.count() == 0
         assert AccountContact.objects.count() == 0
 
@@ -156,11 +147,13 @@ class TestContactCompanies:
         Account.all_objects.filter(pk=gone.pk).update(deleted_at="2024-01-01T00:00:00Z")
         ok = AccountFactory()
         for pk in (gone.pk, 2**62):
-            _assert_422(_post(api, accounts=[{"account": ok.pk}, {"account": pk}]), "accounts")
+            assert_invalid_input(_post(api, accounts=[{"account": ok.pk}, {"account": pk}]), "accounts")
         assert Contact.all_objects.count() == 0 and AccountContact.objects.count() == 0
         contact = ContactFactory(companies=[ok])
-        _assert_422(api.patch(f"/api/v1/contacts/{contact.pk}", {"version": 1, "accounts": [{"account": gone.pk}]}),
-                    "accounts")
+        assert_invalid_input(
+            api.patch(f"/api/v1/contacts/{contact.pk}", {"version": 1, "accounts": [{"account": gone.pk}]}),
+            "accounts",
+        )
         assert list(contact.memberships.values_list("account_id", flat=True)) == [ok.pk]
         assert Contact.objects.get(pk=contact.pk).version == 1
 

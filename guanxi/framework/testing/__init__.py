@@ -11,6 +11,6 @@
 See `suites.RecordTypeSuite` for every declaration.
 """
 
-from .suites import RecordTypeSuite, api_ids, export_rows, resolve
+from .suites import RecordTypeSuite, api_ids, assert_invalid_input, export_rows, resolve
 
-__all__ = ["RecordTypeSuite", "api_ids", "export_rows", "resolve"]
+__all__ = ["RecordTypeSuite", "api_ids", "assert_invalid_input", "export_rows", "resolve"]

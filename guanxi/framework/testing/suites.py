@@ -467,3 +467,13 @@ class RecordTypeSuite:
             export_rows(client_rep1.get(self.url("export"), {"format": "csv"}), "csv")
 
         self._assert_constant(fetch)
+
+
+def assert_invalid_input(response, field=None):
+    """A 422 with the API's error body, naming `field` among the errors when given."""
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "invalid_input"
+    if field:
+        assert field in body["errors"], body
+    return body
