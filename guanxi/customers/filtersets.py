@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.fields import looks_like_phone, normalise_phone
 from guanxi.framework.filtersets import RecordFilterSet, name_contains
+from guanxi.framework.validators import MAX_ID
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
 from .models import Account, AccountRelation, Contact
@@ -17,7 +18,7 @@ class AccountFilterSet(RecordFilterSet):
     province = django_filters.CharFilter(label=_("Province / state"))
     city = django_filters.CharFilter(label=_("City"))
     parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company ID"), min_value=1,
-                                         max_value=2**63 - 1)
+                                         max_value=MAX_ID)
     credit_code = django_filters.CharFilter(label=_("Unified social credit code"))
 
     class Meta:
@@ -35,7 +36,7 @@ class AccountFilterSet(RecordFilterSet):
 
 class ContactFilterSet(RecordFilterSet):
     account = django_filters.NumberFilter(field_name="memberships__account_id", label=_("Company ID"), min_value=1,
-                                          max_value=2**63 - 1)
+                                          max_value=MAX_ID)
     title = django_filters.CharFilter(lookup_expr="icontains", label=_("Job title"))
     province = django_filters.CharFilter(label=_("Province / state"))
     city = django_filters.CharFilter(label=_("City"))
@@ -69,7 +70,7 @@ class ContactFilterSet(RecordFilterSet):
 class AccountRelationFilterSet(RecordFilterSet):
     relation_type = django_filters.ChoiceFilter(choices=RelationType.choices, label=_("Relation"))
     account = django_filters.NumberFilter(method="filter_account", label=_("Company ID"), min_value=1,
-                                          max_value=2**63 - 1)
+                                          max_value=MAX_ID)
 
     class Meta:
         model = AccountRelation

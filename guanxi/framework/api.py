@@ -15,8 +15,8 @@ from pydantic import BaseModel, create_model, field_validator
 from . import services
 from .errors import Conflict
 from .listing import BadOrdering, count_rows, parse_ordering
+from .validators import MAX_ID
 
-MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import customfields, services
+from .validators import is_id
 
 # Django 6.1's blank-choice label; its own zh_Hans catalogue does not have it yet, ours does.
 BLANK_CHOICE_LABEL = _("- Select an option -")
@@ -29,7 +30,7 @@ class AutocompleteSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
     def optgroups(self, name, value, attrs=None):
-        values = [v for v in (value or []) if str(v).isdigit()]
+        values = [v for v in (value or []) if is_id(v)]
         queryset = getattr(self.choices, "queryset", None)
         chosen = list(queryset.filter(pk__in=values)) if (queryset is not None and values) else []
         options = [self.create_option(name, "", "", False, 0)] if not self.allow_multiple_selected else []

@@ -1,6 +1,16 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+# The largest primary key a bigint column holds; ids from user input are checked against it.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value):
+    """A primary key from user input: ASCII digits within the bigint range ("²".isdigit() is true, too)."""
+    value = str(value)
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+
+
 # GB 32100-2015 unified social credit code (统一社会信用代码).
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

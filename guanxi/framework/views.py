@@ -21,9 +21,9 @@ from . import customfields, export, registry, services
 from .errors import Conflict
 from .listing import BadOrdering, count_rows, parse_ordering
 from .registry import Column
+from .validators import is_id
 
 PAGE_SIZES = (25, 50, 100)
-MAX_ID = 2**63 - 1
 
 
 def custom_columns(rt, definitions):
@@ -293,11 +293,6 @@ class RecordExportView(RecordListView):
         return export.response(qs, columns, fmt, filename=str(self.rt.model._meta.model_name))
 
 
-def _is_id(value):
-    """A primary key from form input: ASCII digits within the bigint range ("²".isdigit() is true, too)."""
-    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
-
-
 @method_decorator(login_required, name="dispatch")
 class RecordBulkView(RecordListView):
     ACTION_PERMISSION = {"delete": "delete", "assign_owner": "assign", "add_tag": "change", "remove_tag": "change"}
@@ -316,12 +311,12 @@ class RecordBulkView(RecordListView):
             except BadOrdering as e:
                 return HttpResponseBadRequest(str(e))
         else:
-            ids = [i for i in request.POST.getlist("ids") if _is_id(i)]
+            ids = [i for i in request.POST.getlist("ids") if is_id(i)]
             qs = self.rt.base_queryset(request.user, permission).filter(pk__in=ids)
         owner = None
         if action == "assign_owner":
             owner_pk = request.POST.get("owner", "")
-            owner = get_user_model().objects.filter(is_active=True, pk=owner_pk).first() if _is_id(owner_pk) else None
+            owner = get_user_model().objects.filter(is_active=True, pk=owner_pk).first() if is_id(owner_pk) else None
         try:
             n = services.records_bulk(
                 rt=self.rt, actor=request.user, queryset=qs, action=action, owner=owner, tag=request.POST.get("tag")
