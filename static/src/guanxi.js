@@ -15,6 +15,11 @@
             .catch(function () { callback(); });
         },
         onChange: function () { el.dispatchEvent(new Event("change", { bubbles: true })); },
+        render: {
+          no_results: function (data, escape) {
+            return '<div class="no-results">' + escape(document.body.dataset.noResults) + "</div>";
+          },
+        },
       });
     });
   }
