@@ -31,6 +31,24 @@ def client_rep1(client, rep1):
 
 
 @pytest.fixture
+def client_for(users):
+    """client_for("manager"): a new test client signed in as that demo user."""
+    from django.test import Client
+
+    def make(username):
+        c = Client()
+        c.force_login(users[username])
+        return c
+
+    return make
+
+
+@pytest.fixture
+def client_manager(client_for):
+    return client_for("manager")
+
+
+@pytest.fixture
 def api_token(rep1):
     from guanxi.core.models import ApiToken
 

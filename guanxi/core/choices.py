@@ -30,3 +30,57 @@ TIMEZONES = [
     "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo",
     "Australia/Sydney", "Pacific/Auckland", "UTC",
 ]
+
+
+class Scope(models.TextChoices):
+    """Which records a role sees of a record type (ARCHITECTURE.md §4)."""
+
+    OWN = "own", _("Own (owner or shared)")
+    TEAM = "team", _("Team")
+    SUBTREE = "subtree", _("Subordinates (department subtree)")
+    ALL = "all", _("All")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("View")
+    ADD = "add", _("Add")
+    CHANGE = "change", _("Change")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    IMPORT = "import", _("Import")
+    ASSIGN = "assign", _("Assign owner")
+    REVEAL = "reveal", _("Reveal sensitive fields")
+
+
+class ShareLevel(models.TextChoices):
+    READ = "read", _("Read")
+    EDIT = "edit", _("Edit")
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
+    RESTORE = "restore", _("Restore")
+    PURGE = "purge", _("Purge")
+    BULK = "bulk", _("Bulk action")
+    EXPORT = "export", _("Export")
+    REVEAL = "reveal", _("Reveal")
+    LOGIN = "login", _("Login")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGOUT = "logout", _("Logout")
+    LOCKOUT = "lockout", _("Account locked out")
+    TOKEN_CREATE = "token_create", _("API token created")
+    TOKEN_REVOKE = "token_revoke", _("API token revoked")
+    ROLE_CHANGE = "role_change", _("Role or permission change")
+    ORG_CHANGE = "org_change", _("Department, team or user change")
+    SHARE_CHANGE = "share_change", _("Sharing change")
+    SETTINGS_CHANGE = "settings_change", _("Settings change")
+    OTP_CHANGE = "otp_change", _("Two-factor change")
+    AUDIT_EXPORT = "audit_export", _("Audit log export")
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    DENIED = "denied", _("Denied")
+    FAILURE = "failure", _("Failure")

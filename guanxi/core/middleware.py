@@ -22,3 +22,19 @@ class UserPreferencesMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+class AuditContextMiddleware:
+    """Make the request's IP address and user agent available to audit rows written while it runs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .audit import reset_request_meta, set_request_meta
+
+        token = set_request_meta(request)
+        try:
+            return self.get_response(request)
+        finally:
+            reset_request_meta(token)

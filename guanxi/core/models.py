@@ -3,19 +3,61 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import TIMEZONES, CustomFieldType, Language, TimelineKind
+from .choices import (
+    TIMEZONES,
+    Action,
+    AuditAction,
+    AuditOutcome,
+    CustomFieldType,
+    Language,
+    Scope,
+    ShareLevel,
+    TimelineKind,
+)
 
 
-class Team(models.Model):
-    """A sales or service team in a department tree (the access-control issue builds on it)."""
+class Department(models.Model):
+    """A node of the organisation tree; a manager sees the records of everyone below (scope `subtree`)."""
 
     name = models.CharField(_("name"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", verbose_name=_("parent department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="managed_departments",
+    )
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        node, seen = self.parent, set()
+        while node is not None:
+            if node.pk == self.pk or node.pk in seen:
+                raise ValidationError({"parent": _("This parent would make the department tree a cycle.")})
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Team(models.Model):
+    """A sales or service team inside a department; scope `team` means the records of its members."""
+
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="teams",
     )
     manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
@@ -32,8 +74,16 @@ class Team(models.Model):
 
 
 class Role(models.Model):
+    """What a user may do: per record type actions and a visibility scope (RolePermission rows)."""
+
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    is_admin = models.BooleanField(
+        _("administrator"), default=False,
+        help_text=_("Manages users, roles, departments, teams and settings; purges the recycle bin."),
+    )
+    can_read_audit = models.BooleanField(_("reads the audit log"), default=False)
 
     class Meta:
         verbose_name = _("role")
@@ -42,6 +92,26 @@ class Role(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RolePermission(models.Model):
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="permissions")
+    record_type = models.CharField(_("record type"), max_length=64)
+    actions = models.JSONField(_("actions"), default=list, blank=True)
+    scope = models.CharField(_("visibility"), max_length=10, choices=Scope.choices, default=Scope.OWN)
+
+    class Meta:
+        verbose_name = _("role permission")
+        verbose_name_plural = _("role permissions")
+        constraints = [models.UniqueConstraint(fields=["role", "record_type"], name="rolepermission_unique")]
+
+    def __str__(self):
+        return f"{self.role} · {self.record_type}"
+
+    def clean(self):
+        unknown = [a for a in self.actions or [] if a not in Action.values]
+        if unknown:
+            raise ValidationError({"actions": _("Unknown action.")})
 
 
 class User(AbstractUser):
@@ -55,6 +125,10 @@ class User(AbstractUser):
     )
     role = models.ForeignKey(
         Role, verbose_name=_("role"), null=True, blank=True, on_delete=models.SET_NULL, related_name="users"
+    )
+    manager = models.ForeignKey(
+        "self", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="reports",
     )
     # Small per-user UI state, e.g. {"columns": {"customers.account": ["name", "city"]}}.
     preferences = models.JSONField(default=dict, blank=True)
@@ -193,3 +267,104 @@ class TimelineEvent(models.Model):
 
     def __str__(self):
         return f"{self.record_type}#{self.record_id} {self.kind}"
+
+
+class RecordShare(models.Model):
+    """A record shared with a user or a team, for reading or editing, beyond the role's scope."""
+
+    record_type = models.CharField(max_length=64)
+    record_id = models.BigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="shares",
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="shares"
+    )
+    level = models.CharField(_("access"), max_length=10, choices=ShareLevel.choices, default=ShareLevel.READ)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(user__isnull=False, team__isnull=True)
+                           | models.Q(user__isnull=True, team__isnull=False)),
+                name="recordshare_user_xor_team",
+            ),
+            models.UniqueConstraint(fields=["record_type", "record_id", "user"], name="recordshare_unique_user"),
+            models.UniqueConstraint(fields=["record_type", "record_id", "team"], name="recordshare_unique_team"),
+        ]
+        indexes = [
+            models.Index(fields=["record_type", "user", "record_id"], name="share_user_idx"),
+            models.Index(fields=["record_type", "team", "record_id"], name="share_team_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.record_type}#{self.record_id} → {self.user or self.team} ({self.level})"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self):
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditEvent(models.Model):
+    """One audited event (ARCHITECTURE.md §5). Append-only and hash-chained: see guanxi.core.audit."""
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    # No database constraint: deleting a user must not rewrite (and so break) the chain.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+",
+    )
+    actor_label = models.CharField(_("user name"), max_length=150, blank=True)
+    action = models.CharField(_("event"), max_length=20, choices=AuditAction.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=AuditOutcome.choices,
+                               default=AuditOutcome.SUCCESS)
+    record_type = models.CharField(_("record type"), max_length=64, blank=True)
+    record_id = models.BigIntegerField(_("record ID"), null=True, blank=True)
+    record_label = models.CharField(_("record"), max_length=200, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "-id"], name="audit_record_idx"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["action", "-id"], name="audit_action_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditHead(models.Model):
+    """The one row that anchors the chain: its lock serialises writers, its hash catches a removed tail."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self):
+        return f"audit head #{self.last_id}"

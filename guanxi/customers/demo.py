@@ -9,7 +9,8 @@ from djmoney.money import Money
 from faker import Faker
 
 from guanxi.core.choices import TimelineKind
-from guanxi.core.models import Role, Tag, Team, TimelineEvent
+from guanxi.core.models import Department, Tag, Team, TimelineEvent
+from guanxi.core.roles import ensure_default_roles
 from guanxi.framework.validators import CREDIT_CODE_CHARS, credit_code_check_char
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
@@ -30,11 +31,6 @@ PLACES = [
 MOBILE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "158", "159",
                    "176", "177", "186", "187", "188", "189"]
 TAGS = ["重点客户", "VIP", "华东", "华南", "战略合作", "待跟进", "Key account", "Partner program"]
-ROLES = [
-    ("administrator", "管理员 / Administrator"), ("sales_manager", "销售经理 / Sales manager"),
-    ("sales_rep", "销售代表 / Sales rep"), ("service_agent", "客服专员 / Service agent"),
-    ("marketer", "市场专员 / Marketer"), ("auditor", "审计员 / Auditor"),
-]
 USERS = [
     ("admin", "管理员", "administrator", True), ("manager", "王经理", "sales_manager", False),
     ("rep1", "李销售", "sales_rep", False), ("rep2", "张销售", "sales_rep", False),
@@ -55,7 +51,9 @@ def mobile(rng):
 
 
 def seed_users():
-    roles = {code: Role.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in ROLES}
+    """The demo organisation: a sales department with one team (manager, rep1, rep2), a service team and
+    the other roles. Owners in the demo data are spread over rep1, rep2 and manager so scopes show."""
+    roles = ensure_default_roles()
     User = get_user_model()
     users = {}
     for username, display, role, superuser in USERS:
@@ -68,11 +66,16 @@ def seed_users():
             user.set_password(DEMO_PASSWORD)
             user.save()
         users[username] = user
-    team, _ = Team.objects.get_or_create(name="华东销售一组", defaults={"manager": users["manager"]})
-    service, _ = Team.objects.get_or_create(name="客户服务部")
-    for name in ("manager", "rep1", "rep2"):
-        User.objects.filter(pk=users[name].pk).update(team=team)
+    sales, _ = Department.objects.get_or_create(name="销售部", defaults={"manager": users["manager"]})
+    service_dept, _ = Department.objects.get_or_create(name="客户服务中心")
+    team, _ = Team.objects.get_or_create(name="华东销售一组", defaults={"manager": users["manager"],
+                                                                      "department": sales})
+    service, _ = Team.objects.get_or_create(name="客户服务部", defaults={"department": service_dept})
+    User.objects.filter(pk=users["manager"].pk).update(team=team)
+    User.objects.filter(pk__in=[users["rep1"].pk, users["rep2"].pk]).update(team=team, manager=users["manager"])
     User.objects.filter(pk=users["agent"].pk).update(team=service)
+    for user in users.values():
+        user.refresh_from_db()
     return users
 
 

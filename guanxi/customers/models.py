@@ -103,6 +103,9 @@ class Contact(Record, OwnedMixin, TaggedMixin, AddressMixin):
         Account, through="AccountContact", verbose_name=_("companies"), related_name="contacts", blank=True
     )
 
+    # Personal data: masked everywhere unless revealed (guanxi.core.masking); the kind picks the mask.
+    sensitive_fields = {"mobile": "phone", "phone": "phone", "email": "email", "wechat": "text", "street": "text"}
+
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
@@ -148,6 +151,9 @@ class AccountContact(models.Model):
 
 class AccountRelation(Record):
     """A typed link in the relationship network: from_account is <type> of to_account."""
+
+    # No owner of its own: visible when both companies are; changed by whoever may change from_account.
+    access_parents = ("from_account", "to_account")
 
     from_account = models.ForeignKey(
         Account, verbose_name=_("company"), on_delete=models.CASCADE, related_name="relations_out"

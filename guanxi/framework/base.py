@@ -38,6 +38,11 @@ class Record(models.Model):
     def type_key(cls):
         return f"{cls._meta.app_label}.{cls._meta.model_name}"
 
+    def save(self, *args, **kwargs):
+        if getattr(self, "_guanxi_masked", False):
+            raise RuntimeError("refusing to save a record whose sensitive fields were masked for display")
+        super().save(*args, **kwargs)
+
     def clean_fields(self, exclude=None):
         errors = {}
         for field in self._meta.concrete_fields:

@@ -81,10 +81,17 @@ class RecordForm(forms.ModelForm):
                 self.initial["tags_text"] = [t.name for t in self.instance.tags.all()]
         if self.instance.pk:
             self.initial["version"] = self.instance.version
-        if "owner" in self.fields:
-            from django.contrib.auth import get_user_model
+        if "owner" in self.fields and user is not None:
+            from guanxi.core.access import allows, assignable_owner_ids, assignable_users
 
-            self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+            owner = self.fields["owner"]
+            owner.queryset = assignable_users(user, model)
+            if not self.instance.pk:
+                self.initial.setdefault("owner", user.pk)
+            # Without `assign` the owner stays what it is (the creator for a new record); only a user who
+            # may assign to anyone can leave a record without owner (e.g. for the customer pool).
+            owner.disabled = not allows(user, "assign", model)
+            owner.required = assignable_owner_ids(user, model) is not None
         self.custom_definitions = customfields.definitions_for(model)
         for d in self.custom_definitions:
             self.fields[f"cf_{d.name}"] = customfields.form_field(d)

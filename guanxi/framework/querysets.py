@@ -2,22 +2,17 @@
 
 from django.db import models
 
-ACTIONS = ("view", "add", "change", "delete", "export", "assign", "reveal")
-
 
 class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user, action="view"):
         """Only the rows `user` may perform `action` on.
 
-        Every list, detail, edit, delete, export, search, autocomplete and API endpoint
-        calls this. For now any active user may act on every live record; the
-        access-control issue changes only this method.
+        Every list, detail, edit, delete, export, search, autocomplete, bulk action and API endpoint
+        calls this; the rules (role, scope, shares) live in guanxi.core.access.
         """
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}")
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        return self
+        from guanxi.core.access import restrict_queryset
+
+        return restrict_queryset(self, user, action)
 
 
 class LiveManager(models.Manager.from_queryset(RestrictedQuerySet)):

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
-from guanxi.core.choices import TimelineKind
+from guanxi.core.audit import audit_log
+from guanxi.core.choices import AuditAction, TimelineKind
+from guanxi.core.masking import mask_field
 
 from . import registry
 from .errors import Conflict
@@ -46,8 +48,26 @@ def snapshot(obj):
     return data
 
 
-def diff(before, after):
-    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+def diff(before, after, model=None):
+    """{field: [before, after]} of what changed; sensitive values masked (compared in clear first)."""
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if model is not None:
+        changes = {k: [mask_field(model, k, b), mask_field(model, k, a)] for k, (b, a) in changes.items()}
+    return changes
+
+
+def check_owner(*, actor, model, owner):
+    """Owners can only be chosen within the actor's assign scope (no handing records to strangers)."""
+    from guanxi.core.access import assignable_owner_ids
+
+    if actor is None:
+        return
+    allowed = assignable_owner_ids(actor, model)
+    if owner is None:
+        if allowed is not None:
+            raise ValidationError({"owner": _("Choose an owner.")})
+    elif allowed is not None and owner.pk not in allowed:
+        raise ValidationError({"owner": _("You cannot make this user the owner.")})
 
 
 def timeline_add(*, obj, kind, actor, data=None):
@@ -97,12 +117,16 @@ def record_create(*, model, actor, fields, related=None):
     obj = model(**fields)
     if hasattr(obj, "created_by_id"):
         obj.created_by = actor
-    if hasattr(obj, "owner_id") and "owner" not in fields and "owner_id" not in fields:
-        obj.owner = actor
+    if hasattr(obj, "owner_id"):
+        if obj.owner_id is None and actor is not None and "owner" not in fields:
+            obj.owner = actor
+        check_owner(actor=actor, model=model, owner=obj.owner)
     obj.full_clean()
     obj.save()
     _save_related(obj, related, actor)
     timeline_add(obj=obj, kind=TimelineKind.CREATED, actor=actor, data={"label": str(obj)})
+    audit_log(actor=actor, action=AuditAction.CREATE, obj=obj,
+              data={"changes": diff({}, snapshot(obj), model)})
     return obj
 
 
@@ -113,6 +137,9 @@ def record_update(*, obj, actor, fields, related=None, version=None):
     before = snapshot(model.all_objects.get(pk=obj.pk))
     for name, value in fields.items():
         setattr(obj, name, value)
+    previous_owner = (before.get("owner") or {}).get("id") if isinstance(before.get("owner"), dict) else None
+    if "owner" in fields and obj.owner_id != previous_owner:
+        check_owner(actor=actor, model=model, owner=obj.owner)
     obj.full_clean()
     current = obj.version if version is None else version
     if not model.all_objects.filter(pk=obj.pk, version=current).update(version=F("version") + 1):
@@ -120,19 +147,22 @@ def record_update(*, obj, actor, fields, related=None, version=None):
     obj.version = current + 1
     obj.save()
     _save_related(obj, related, actor)
-    changes = diff(before, snapshot(obj))
+    changes = diff(before, snapshot(obj), model)
     if changes:
         timeline_add(obj=obj, kind=TimelineKind.UPDATED, actor=actor, data={"changes": changes})
+        audit_log(actor=actor, action=AuditAction.UPDATE, obj=obj, data={"changes": changes})
     return obj
 
 
 @transaction.atomic
-def record_delete(*, obj, actor):
+def record_delete(*, obj, actor, audit=True):
     """Move to the recycle bin; `record_restore` brings it back."""
     type(obj).all_objects.filter(pk=obj.pk).update(
         deleted_at=timezone.now(), deleted_by=actor, version=F("version") + 1
     )
     timeline_add(obj=obj, kind=TimelineKind.DELETED, actor=actor, data={"label": str(obj)})
+    if audit:
+        audit_log(actor=actor, action=AuditAction.DELETE, obj=obj)
 
 
 @transaction.atomic
@@ -143,12 +173,14 @@ def record_restore(*, obj, actor):
     obj.validate_constraints()
     type(obj).all_objects.filter(pk=obj.pk).update(deleted_at=None, deleted_by=None, version=F("version") + 1)
     timeline_add(obj=obj, kind=TimelineKind.RESTORED, actor=actor, data={"label": str(obj)})
+    audit_log(actor=actor, action=AuditAction.RESTORE, obj=obj)
 
 
 @transaction.atomic
 def record_purge(*, obj, actor):
     if obj.deleted_at is None:
         raise ValidationError(_("Only records in the recycle bin can be purged."))
+    audit_log(actor=actor, action=AuditAction.PURGE, obj=obj)
     obj.delete()
 
 
@@ -158,21 +190,28 @@ def records_bulk(*, rt, actor, queryset, action, owner=None, tag=None):
     from guanxi.core.models import Tag
 
     objs = list(queryset.select_for_update(of=("self",)))  # a no-op on SQLite
+
+    def audit(obj, changes=None):
+        # One row per record, so that each record's history shows the bulk change.
+        audit_log(actor=actor, action=AuditAction.BULK, obj=obj,
+                  data={"operation": action, **({"changes": changes} if changes else {})})
+
     if action == "delete":
         for obj in objs:
-            record_delete(obj=obj, actor=actor)
+            record_delete(obj=obj, actor=actor, audit=False)
+            audit(obj)
         return len(objs)
     if action == "assign_owner":
         if owner is None:
             raise ValidationError(_("Choose an owner."))
+        check_owner(actor=actor, model=rt.model, owner=owner)
         for obj in objs:
             if obj.owner_id != owner.pk:
                 before = obj.owner
                 type(obj).all_objects.filter(pk=obj.pk).update(owner=owner, version=F("version") + 1)
-                timeline_add(
-                    obj=obj, kind=TimelineKind.UPDATED, actor=actor,
-                    data={"changes": {"owner": [_plain(before), _plain(owner)]}},
-                )
+                changes = {"owner": [_plain(before), _plain(owner)]}
+                timeline_add(obj=obj, kind=TimelineKind.UPDATED, actor=actor, data={"changes": changes})
+                audit(obj, changes)
         return len(objs)
     if action in ("add_tag", "remove_tag"):
         names = clean_tag_names([tag])
@@ -188,5 +227,6 @@ def records_bulk(*, rt, actor, queryset, action, owner=None, tag=None):
                 timeline_add(
                     obj=obj, kind=TimelineKind.UPDATED, actor=actor, data={"changes": {"tags": [before, after]}}
                 )
+                audit(obj, {"tags": [before, after]})
         return len(objs)
     raise ValidationError(_("Unknown bulk action."))

@@ -19,6 +19,13 @@ def mobile(n):
     return f"+86138{n % 100_000_000:08d}"
 
 
+def default_owner():
+    """Test records belong to rep1 (the user the suites sign in as) unless a test says otherwise."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username="rep1").first()
+
+
 class TaggedFactory(DjangoModelFactory):
     class Meta:
         abstract = True
@@ -41,6 +48,7 @@ class AccountFactory(TaggedFactory):
     phone = factory.Sequence(lambda n: mobile(n + 50_000_000))
     lifecycle_stage = "prospect"
     industry = "internet"
+    owner = factory.LazyFunction(default_owner)
 
 
 class EnglishAccountFactory(AccountFactory):
@@ -59,6 +67,7 @@ class ContactFactory(TaggedFactory):
     mobile = factory.Sequence(mobile)
     email = factory.Sequence(lambda n: f"person{n}@example.cn")
     city = factory.Faker("city", locale="zh_CN")
+    owner = factory.LazyFunction(default_owner)
 
     @factory.post_generation
     def companies(self, create, extracted, **kwargs):

@@ -224,11 +224,29 @@ class TestAccountInput:
         assert 400 <= response.status_code < 500
         assert Account.all_objects.count() == 0
 
-    def test_owner_is_set_and_can_be_changed(self, api, users):
+    def test_owner_is_set_and_only_assigners_change_it(self, api, users, client):
+        import json
+
+        from guanxi.core.models import ApiToken
+
         body = _post_account(api).json()
         assert body["owner"] == users["rep1"].pk
+        # A sales rep may not hand a company to someone else: 422, nothing changes.
         response = api.patch(f"/api/v1/accounts/{body['id']}", {"version": 1, "owner": users["rep2"].pk})
+        assert_invalid_input(response, "owner")
+        assert Account.objects.get(pk=body["id"]).owner == users["rep1"]
+        assert Account.objects.get(pk=body["id"]).version == 1
+        # Their manager may, within the team.
+        _t, raw = ApiToken.issue(user=users["manager"], name="t")
+        response = client.patch(f"/api/v1/accounts/{body['id']}", json.dumps({"version": 1, "owner": users["rep2"].pk}),
+                                content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert response.status_code == 200, response.content
         assert response.json()["owner"] == users["rep2"].pk
+        # ... but not to someone outside their subtree.
+        data = json.dumps({"version": 2, "owner": users["agent"].pk})
+        response = client.patch(f"/api/v1/accounts/{body['id']}", data, content_type="application/json",
+                                HTTP_AUTHORIZATION=f"Bearer {raw}")
+        assert_invalid_input(response, "owner")
 
     def test_out_of_range_ids_in_lists_are_4xx(self, api, client_rep1):
         for params in ({"parent": 10**30}, {"owner": 10**30}, {"parent": -5}, {"owner": "x"}):
@@ -291,7 +309,7 @@ class TestAccountCustomFields:
         assert_invalid_input(_post_account(api), "custom.grade")
         assert _post_account(api, custom={"grade": "C"}).status_code == 201
 
-    def test_ui_form_detail_and_export(self, client_rep1, custom_fields):
+    def test_ui_form_detail_and_export(self, client_rep1, client_manager, custom_fields):
         page = client_rep1.get("/companies/new/").content.decode()
         for name, _kind, _choices in CUSTOM_FIELDS:
             assert f'name="cf_{name}"' in page
@@ -315,7 +333,7 @@ class TestAccountCustomFields:
         from guanxi.framework.testing import export_rows
 
         for fmt in ("csv", "xlsx"):
-            rows = export_rows(client_rep1.get("/companies/export/", {"format": fmt}), fmt)
+            rows = export_rows(client_manager.get("/companies/export/", {"format": fmt}), fmt)
             header, row = rows[0], rows[1]
             for name, _kind, _choices in CUSTOM_FIELDS:
                 assert f"自定义{name}" in header

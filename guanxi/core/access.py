@@ -1,0 +1,310 @@
+"""Access control (ARCHITECTURE.md §4): roles, visibility scopes and shares turned into queryset filters.
+
+`Model.objects.restrict(user, action)` (guanxi.framework.querysets) calls `restrict_queryset` here;
+every channel goes through it. A record's visibility comes from:
+
+- the role's permission row for the record type: the actions it allows and a scope
+  (own / team / subtree / all);
+- the record's owner: the user themself (own), a member of their team (team), someone below them
+  in the organisation (subtree: reports by `User.manager`, members of teams they manage and of the
+  teams of departments they manage, recursively);
+- shares: a record shared with the user or their team (read: view, export, reveal; edit: also change);
+- models without an owner (e.g. company relations) take their visibility from the records they
+  link (`access_parents`).
+
+Per-user facts are computed once per user object (i.e. once per request) and cached on it.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from .choices import Action, Scope, ShareLevel
+
+ACTIONS = tuple(Action.values)
+# Actions that a share grants, by share level. Delete and assign stay with the owner's scope.
+SHARE_ACTIONS = {
+    ShareLevel.READ: {"view", "export", "reveal"},
+    ShareLevel.EDIT: {"view", "export", "reveal", "change"},
+}
+# Actions whose row filter on a linked record (access_parents) is the parent's `change` filter.
+WRITE_ACTIONS = {"change", "delete", "assign"}
+
+
+@dataclass(frozen=True)
+class Grant:
+    actions: frozenset
+    scope: str
+
+
+NO_GRANT = Grant(frozenset(), Scope.OWN)
+
+
+def type_key(model):
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def _cache(user):
+    cache = getattr(user, "_guanxi_access", None)
+    if cache is None:
+        cache = {}
+        user._guanxi_access = cache
+    return cache
+
+
+def is_active_user(user):
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def grants(user) -> dict[str, Grant]:
+    """{record type: Grant} of the user's role (one query per user object)."""
+    cache = _cache(user)
+    if "grants" not in cache:
+        from .models import RolePermission
+
+        rows = RolePermission.objects.filter(role_id=user.role_id).values_list("record_type", "actions", "scope") \
+            if user.role_id else []
+        cache["grants"] = {key: Grant(frozenset(actions or ()), scope) for key, actions, scope in rows}
+    return cache["grants"]
+
+
+def grant(user, model_or_key) -> Grant:
+    key = model_or_key if isinstance(model_or_key, str) else type_key(model_or_key)
+    if getattr(user, "is_superuser", False):
+        return Grant(frozenset(ACTIONS), Scope.ALL)
+    return grants(user).get(key, NO_GRANT)
+
+
+def allows(user, action, model_or_key) -> bool:
+    """Whether the role allows `action` on the record type at all (scope aside)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return is_active_user(user) and action in grant(user, model_or_key).actions
+
+
+def is_admin(user):
+    return is_active_user(user) and (user.is_superuser or bool(user.role_id and user.role.is_admin))
+
+
+def can_read_audit(user):
+    return is_active_user(user) and (user.is_superuser or bool(user.role_id and user.role.can_read_audit))
+
+
+# -- the organisation --------------------------------------------------------------------------
+
+
+def team_member_ids(user) -> frozenset:
+    cache = _cache(user)
+    if "team" not in cache:
+        from .models import User
+
+        ids = set(User.objects.filter(team_id=user.team_id).values_list("pk", flat=True)) if user.team_id else set()
+        cache["team"] = frozenset(ids | {user.pk})
+    return cache["team"]
+
+
+def subordinate_ids(user) -> frozenset:
+    """Everyone below `user`: reports (recursively), members of managed teams and departments' teams."""
+    cache = _cache(user)
+    if "subtree" not in cache:
+        cache["subtree"] = frozenset(_below(user.pk))
+    return cache["subtree"]
+
+
+def _below(user_pk):
+    from .models import Department, Team, User
+
+    users = list(User.objects.values_list("pk", "manager_id", "team_id"))
+    teams = list(Team.objects.values_list("pk", "manager_id", "department_id"))
+    departments = list(Department.objects.values_list("pk", "manager_id", "parent_id"))
+    reports, team_members, team_dept, dept_children, managed_teams, managed_depts = {}, {}, {}, {}, {}, {}
+    for pk, manager_id, team_id in users:
+        reports.setdefault(manager_id, []).append(pk)
+        team_members.setdefault(team_id, []).append(pk)
+    for pk, manager_id, department_id in teams:
+        managed_teams.setdefault(manager_id, []).append(pk)
+        team_dept.setdefault(department_id, []).append(pk)
+    for pk, manager_id, parent_id in departments:
+        managed_depts.setdefault(manager_id, []).append(pk)
+        dept_children.setdefault(parent_id, []).append(pk)
+
+    def teams_under(dept_pk):
+        found, stack = [], [dept_pk]
+        while stack:
+            node = stack.pop()
+            found.extend(team_dept.get(node, []))
+            stack.extend(dept_children.get(node, []))
+        return found
+
+    seen, stack = set(), [user_pk]
+    while stack:
+        manager = stack.pop()
+        below = list(reports.get(manager, []))
+        for team_pk in managed_teams.get(manager, []):
+            below.extend(team_members.get(team_pk, []))
+        for dept_pk in managed_depts.get(manager, []):
+            for team_pk in teams_under(dept_pk):
+                below.extend(team_members.get(team_pk, []))
+        for pk in below:
+            if pk not in seen and pk != user_pk:
+                seen.add(pk)
+                stack.append(pk)
+    return seen
+
+
+def owner_ids_for_scope(user, scope):
+    """Owners whose records the scope covers; None means every record."""
+    if scope == Scope.ALL:
+        return None
+    if scope == Scope.TEAM:
+        return team_member_ids(user)
+    if scope == Scope.SUBTREE:
+        return subordinate_ids(user) | {user.pk}
+    return frozenset({user.pk})
+
+
+def assignable_owner_ids(user, model):
+    """Users this user may make the owner of a record of `model`: None means any active user."""
+    g = grant(user, model)
+    if "assign" not in g.actions:
+        return frozenset({user.pk})
+    return owner_ids_for_scope(user, g.scope)
+
+
+def assignable_users(user, model):
+    from .models import User
+
+    ids = assignable_owner_ids(user, model)
+    qs = User.objects.filter(is_active=True).order_by("username")
+    return qs if ids is None else qs.filter(pk__in=ids)
+
+
+# -- the row filter ----------------------------------------------------------------------------
+
+
+def _shared_ids(user, key, action):
+    from .models import RecordShare
+
+    levels = [level for level, actions in SHARE_ACTIONS.items() if action in actions]
+    if not levels:
+        return None
+    who = Q(user_id=user.pk)
+    if user.team_id:
+        who |= Q(team_id=user.team_id)
+    return RecordShare.objects.filter(who, record_type=key, level__in=levels).values("record_id")
+
+
+def restrict_queryset(qs, user, action):
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not is_active_user(user):
+        return qs.none()
+    model = qs.model
+    key = type_key(model)
+    g = grant(user, key)
+    if action not in g.actions:
+        return qs.none()
+    parents = getattr(model, "access_parents", ())
+    if parents:
+        return _restrict_by_parents(qs, user, action, parents)
+    if g.scope == Scope.ALL:
+        return qs
+    owners = owner_ids_for_scope(user, g.scope)
+    condition = Q(owner_id__in=sorted(owners)) if len(owners) > 1 else Q(owner_id=user.pk)
+    shared = _shared_ids(user, key, action)
+    if shared is not None:
+        condition |= Q(pk__in=shared)
+    return qs.filter(condition)
+
+
+def _restrict_by_parents(qs, user, action, parents):
+    """A linked record (no owner of its own) is visible when every record it links is visible."""
+    for i, name in enumerate(parents):
+        parent_model = qs.model._meta.get_field(name).related_model
+        parent_action = "change" if (action in WRITE_ACTIONS and i == 0) else "view"
+        qs = qs.filter(**{f"{name}__in": parent_model.objects.restrict(user, parent_action).values("pk")})
+    return qs
+
+
+def can(user, action, obj) -> bool:
+    """Whether `user` may perform `action` on this one record (same rules as the row filter)."""
+    if action == "add":
+        return allows(user, "add", type(obj))
+    return type(obj).all_objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+# -- "why can this user see this record?" ------------------------------------------------------
+
+
+@dataclass
+class Reason:
+    granted: bool
+    text: str
+
+
+def explain(user, obj, action="view"):
+    """(decision, [Reason]) for one user, record and action, in the order the rules are applied."""
+    from .models import RecordShare
+
+    reasons = []
+    model = type(obj)
+    key = type_key(model)
+    if not is_active_user(user):
+        return False, [Reason(False, _("The user is inactive."))]
+    if user.is_superuser:
+        return True, [Reason(True, _("The user is a superuser: every rule is bypassed."))]
+    role = user.role
+    if role is None:
+        return False, [Reason(False, _("The user has no role, so no permissions."))]
+    g = grant(user, key)
+    if action not in g.actions:
+        reasons.append(Reason(False, _("Role “%(role)s” does not allow “%(action)s” on %(type)s.") % {
+            "role": role, "action": Action(action).label, "type": model._meta.verbose_name_plural}))
+        return False, reasons
+    reasons.append(Reason(True, _("Role “%(role)s” allows “%(action)s” on %(type)s with visibility “%(scope)s”.") % {
+        "role": role, "action": Action(action).label, "type": model._meta.verbose_name_plural,
+        "scope": Scope(g.scope).label}))
+    if getattr(obj, "deleted_at", None):
+        reasons.append(Reason(True, _("The record is in the recycle bin: it shows there, not in lists.")))
+    parents = getattr(model, "access_parents", ())
+    if parents:
+        decision = True
+        for i, name in enumerate(parents):
+            parent = getattr(obj, name)
+            parent_action = "change" if (action in WRITE_ACTIONS and i == 0) else "view"
+            ok = can(user, parent_action, parent)
+            decision &= ok
+            reasons.append(Reason(ok, (_("Linked record “%(name)s”: access granted.") if ok else
+                                       _("Linked record “%(name)s”: no access, so no access to this one."))
+                                  % {"name": parent}))
+        return decision, reasons
+    owner_id = getattr(obj, "owner_id", None)
+    decision = False
+    if g.scope == Scope.ALL:
+        reasons.append(Reason(True, _("Visibility “All”: every record of this type.")))
+        decision = True
+    elif owner_id == user.pk:
+        reasons.append(Reason(True, _("The user owns the record.")))
+        decision = True
+    elif owner_id is None:
+        reasons.append(Reason(False, _("The record has no owner; only visibility “All” covers it.")))
+    elif g.scope == Scope.TEAM and owner_id in team_member_ids(user):
+        reasons.append(Reason(True, _("The owner is in the user's team.")))
+        decision = True
+    elif g.scope == Scope.SUBTREE and owner_id in subordinate_ids(user):
+        reasons.append(Reason(True, _("The owner is below the user in the organisation.")))
+        decision = True
+    else:
+        reasons.append(Reason(False, _("The owner is outside the user's visibility “%(scope)s”.") % {
+            "scope": Scope(g.scope).label}))
+    shares = RecordShare.objects.filter(record_type=key, record_id=obj.pk).filter(
+        Q(user_id=user.pk) | (Q(team_id=user.team_id) if user.team_id else Q(pk__in=[])))
+    for share in shares.select_related("user", "team"):
+        ok = action in SHARE_ACTIONS.get(share.level, set())
+        target = share.user or share.team
+        reasons.append(Reason(ok, (_("Shared with %(target)s for “%(level)s”: grants it.") if ok else
+                                   _("Shared with %(target)s for “%(level)s”: does not grant this action."))
+                              % {"target": target, "level": ShareLevel(share.level).label}))
+        decision |= ok
+    return decision, reasons
