@@ -12,6 +12,11 @@ from ninja import Field, Query, Router, Schema
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import BaseModel, create_model, field_validator
 
+from guanxi.core import access
+from guanxi.core.audit import audit_log
+from guanxi.core.choices import AuditAction
+from guanxi.core.masking import mask_objects, sensitive_fields
+
 from . import services
 from .errors import Conflict
 from .listing import BadOrdering, count_rows, parse_ordering
@@ -135,6 +140,10 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
     def get_for(request, pk, action):
         return get_object_or_404(rt.base_queryset(request.auth, action), pk=pk)
 
+    def shown(request, pk):
+        """The record as the API shows it: re-read through the user's scope, personal data masked."""
+        return mask_objects([rt.base_queryset(request.auth).get(pk=pk)])[0]
+
     @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {names}",
                 operation_id=f"{name.lower()}_list")
     def list_records(request, filters: Query[filters_schema]):
@@ -150,20 +159,25 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
             raise ApiError(400, e.code, str(e), {"ordering": [str(e)]})
         qs = fs.qs.order_by(*ordering)
         count = count_rows(qs, filtered=fs.is_filtered)
-        items = list(qs[filters.offset : filters.offset + filters.limit])
+        items = mask_objects(list(qs[filters.offset : filters.offset + filters.limit]))
         return {"count": count.value, "count_exact": count.exact, "items": items}
 
     @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")
     def get_record(request, pk: Id):
-        return get_for(request, pk, "view")
+        return mask_objects([get_for(request, pk, "view")])[0]
 
     @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {name_en}",
                  operation_id=f"{name.lower()}_create")
     def create_record(request, payload: create_schema):
+        if not access.allows(request.auth, "add", model):
+            raise ApiError(403, "forbidden", _("Your role does not allow creating these records."))
         fields, related = to_fields(payload.model_dump(exclude_unset=True), None, request.auth)
         obj = services.record_create(model=model, actor=request.auth, fields=fields, related=related)
-        return 201, rt.base_queryset(request.auth).get(pk=obj.pk)
+        if not rt.base_queryset(request.auth).filter(pk=obj.pk).exists():
+            # E.g. a manager created it for someone outside their own view: answer with the id only.
+            return 201, mask_objects([obj])[0]
+        return 201, shown(request, obj.pk)
 
     @router.patch("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Update a {name_en}",
                   operation_id=f"{name.lower()}_update")
@@ -173,13 +187,35 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         version = data.pop("version")
         fields, related = to_fields(data, obj, request.auth)
         services.record_update(obj=obj, actor=request.auth, fields=fields, related=related, version=version)
-        return rt.base_queryset(request.auth).get(pk=obj.pk)
+        return shown(request, obj.pk)
 
     @router.delete("/{pk}", response={204: None, **ERRORS}, summary=f"Move a {name_en} to the recycle bin",
                    operation_id=f"{name.lower()}_delete")
     def delete_record(request, pk: Id):
         services.record_delete(obj=get_for(request, pk, "delete"), actor=request.auth)
         return 204, None
+
+    if sensitive_fields(model):
+        names = sorted(sensitive_fields(model))
+        reveal_in = create_model(f"{name}RevealIn", __base__=InputSchema,
+                                 fields=(list[str] | None, Field(None, max_length=len(names),
+                                                                 description="Fields to reveal; all when omitted. "
+                                                                 "Allowed: " + ", ".join(names))))
+        reveal_out = create_model(f"{name}RevealOut", __base__=Schema, id=(int, ...),
+                                  fields=(dict[str, str], ...))
+
+        @router.post("/{pk}/reveal", response={200: reveal_out, **ERRORS},
+                     summary=f"Reveal the personal data of a {name_en} (audited)",
+                     operation_id=f"{name.lower()}_reveal")
+        def reveal_record(request, pk: Id, payload: reveal_in):
+            chosen = payload.fields if payload.fields is not None else names
+            unknown = [f for f in chosen if f not in names]
+            if unknown:
+                raise ApiError(422, "invalid_input", _("Invalid input."),
+                               {"fields": [_("Not a sensitive field: %(names)s") % {"names": ", ".join(unknown)}]})
+            obj = get_for(request, pk, "reveal")
+            audit_log(actor=request.auth, action=AuditAction.REVEAL, obj=obj, data={"fields": chosen, "via": "api"})
+            return {"id": obj.pk, "fields": {f: getattr(obj, f) or "" for f in chosen}}
 
     return router
 

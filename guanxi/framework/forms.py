@@ -92,6 +92,7 @@ class RecordForm(forms.ModelForm):
             # may assign to anyone can leave a record without owner (e.g. for the customer pool).
             owner.disabled = not allows(user, "assign", model)
             owner.required = assignable_owner_ids(user, model) is not None
+        self._hide_sensitive(model, user)
         self.custom_definitions = customfields.definitions_for(model)
         for d in self.custom_definitions:
             self.fields[f"cf_{d.name}"] = customfields.form_field(d)
@@ -111,6 +112,36 @@ class RecordForm(forms.ModelForm):
                     widget.attrs.setdefault("class", "form-control")
             if len(parts) > 1:
                 field.widget.template_name = "framework/widgets/multiwidget_row.html"
+
+    def _hide_sensitive(self, model, user):
+        """Personal data in an edit form: shown (and audited by the view) to users who may reveal it;
+        for others the input starts empty with the mask as placeholder, and empty keeps the value."""
+        from guanxi.core.access import can
+        from guanxi.core.masking import mask_field, sensitive_fields
+
+        self.shown_sensitive, self._kept = [], {}
+        if not self.instance.pk or user is None:
+            return
+        present = [n for n in sensitive_fields(model) if n in self.fields and getattr(self.instance, n, None)]
+        if not present:
+            return
+        if can(user, "reveal", self.instance):
+            self.shown_sensitive = present
+            return
+        for name in present:
+            field = self.fields[name]
+            self._kept[name] = getattr(self.instance, name)
+            field.required = False
+            field.widget.attrs["placeholder"] = mask_field(model, name, self._kept[name])
+            field.help_text = _("Hidden personal data: leave empty to keep the current value.")
+            self.initial[name] = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in self._kept.items():
+            if cleaned.get(name) in (None, ""):
+                cleaned[name] = value
+        return cleaned
 
     def _post_clean(self):
         # Custom values are validated by the model's clean(); give it the submitted ones first.

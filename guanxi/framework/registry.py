@@ -82,6 +82,10 @@ class RecordType:
     def has_owner(self):
         return any(f.name == "owner" for f in self.model._meta.get_fields())
 
+    @property
+    def has_sensitive_fields(self):
+        return bool(getattr(self.model, "sensitive_fields", None))
+
     def base_queryset(self, user, action="view"):
         qs = self.model.objects.restrict(user, action)
         if self.select_related:

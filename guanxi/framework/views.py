@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -16,6 +16,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
+
+from guanxi.core import access
+from guanxi.core.audit import audit_log
+from guanxi.core.choices import AuditAction
+from guanxi.core.masking import mask_objects, revealed_fields, sensitive_fields
 
 from . import customfields, export, registry, services
 from .errors import Conflict
@@ -45,6 +50,14 @@ class RecordViewMixin:
 
     def get_object(self, request, pk, action="view"):
         return get_object_or_404(self.rt.base_queryset(request.user, action), pk=pk)
+
+    def require(self, request, action):
+        """Type-level actions (add, export): a role without them gets 403 (no record is involved)."""
+        if not access.allows(request.user, action, self.rt.model):
+            raise PermissionDenied(_("Your role does not allow this."))
+
+    def type_actions(self, request):
+        return {a for a in access.ACTIONS if access.allows(request.user, a, self.rt.model)}
 
 
 @method_decorator(login_required, name="dispatch")
@@ -85,7 +98,7 @@ class RecordListView(RecordViewMixin, View):
         per_page = per_page if per_page in PAGE_SIZES else default_size
         rows = list(qs[(page - 1) * per_page : page * per_page + 1])
         has_next = len(rows) > per_page
-        rows = rows[:per_page]
+        rows = mask_objects(rows[:per_page])
         count = count_rows(qs, filtered=fs.is_filtered)
         query = request.GET.copy()
         query.pop("page", None)
@@ -104,7 +117,8 @@ class RecordListView(RecordViewMixin, View):
             "query": query.urlencode(),
             "sort": request.GET.get("sort", self.rt.default_ordering),
             "saved_views": request.user.saved_views.filter(record_type=self.rt.key),
-            "users": get_user_model().objects.filter(is_active=True).order_by("username"),
+            "users": access.assignable_users(request.user, self.rt.model),
+            "allowed": self.type_actions(request),
         }
         if request.htmx and request.htmx.target == "record-table":
             return render(request, "framework/_table.html", context)
@@ -115,17 +129,23 @@ class RecordListView(RecordViewMixin, View):
 class RecordDetailView(RecordViewMixin, View):
     def get(self, request, pk):
         obj = self.get_object(request, pk)
+        allowed = {a for a in ("change", "delete", "reveal") if access.can(request.user, a, obj)}
         definitions = customfields.definitions_for(self.rt.model)
+        sensitive = sensitive_fields(self.rt.model)
+        revealable = set(revealed_fields(obj)) if "reveal" in allowed else set()
+        mask_objects([obj])
         fields = []
         for name in self.rt.detail_fields:
             field = self.rt.model._meta.get_field(name)
             display = getattr(obj, f"get_{name}_display", None)
             value = display() if display else getattr(obj, name)
-            fields.append((field.verbose_name, value, getattr(value, "get_absolute_url", None)))
+            fields.append((field.verbose_name, value, getattr(value, "get_absolute_url", None),
+                           name if name in revealable else "", name in sensitive))
         custom = [(d.label, customfields.display_value(d, (obj.custom or {}).get(d.name))) for d in definitions]
         context = {
             "rt": self.rt,
             "object": obj,
+            "allowed": allowed,
             "fields": fields,
             "custom": custom,
             "timeline": timeline_for([(obj.type_key(), [obj.pk])]),
@@ -201,11 +221,19 @@ class RecordEditView(RecordViewMixin, View):
         return self.rt.form_class(data, **kwargs)
 
     def load(self, request, pk):
-        return self.get_object(request, pk, "change") if pk else None
+        if pk:
+            return self.get_object(request, pk, "change")
+        self.require(request, "add")
+        return None
 
     def get(self, request, pk=None):
         obj = self.load(request, pk)
-        return self.render_form(request, self.get_form(request, obj), obj)
+        form = self.get_form(request, obj)
+        if obj is not None and form.shown_sensitive:
+            # The edit form shows personal data in clear to users who may reveal it: that is a reveal.
+            audit_log(actor=request.user, action=AuditAction.REVEAL, obj=obj,
+                      data={"fields": form.shown_sensitive, "via": "edit form"})
+        return self.render_form(request, form, obj)
 
     def render_form(self, request, form, obj, status=200):
         context = {"rt": self.rt, "form": form, "object": obj}
@@ -282,6 +310,7 @@ class RecordDeleteView(RecordViewMixin, View):
 @method_decorator(login_required, name="dispatch")
 class RecordExportView(RecordListView):
     def get(self, request):
+        self.require(request, "export")
         try:
             fs, qs = self.filtered(request, action="export")
         except BadOrdering as e:
@@ -289,8 +318,20 @@ class RecordExportView(RecordListView):
         fmt = request.GET.get("format", "csv")
         if fmt not in ("csv", "xlsx"):
             return HttpResponseBadRequest(_("Unknown export format."))
+        reveal = request.GET.get("reveal") == "1" and bool(sensitive_fields(self.rt.model))
+        if reveal:
+            # Clear values only for the rows the user may reveal (a reveal scope can be narrower).
+            self.require(request, "reveal")
+            qs = qs.filter(pk__in=self.rt.model.objects.restrict(request.user, "reveal").values("pk"))
         columns = [Column("id", "ID")] + self.columns(fs.custom_definitions)
-        return export.response(qs, columns, fmt, filename=str(self.rt.model._meta.model_name))
+        query = request.GET.copy()
+        query.pop("format", None)
+        audit_log(actor=request.user, action=AuditAction.EXPORT, record_type=self.rt.key,
+                  label=str(self.rt.verbose_name_plural),
+                  data={"format": fmt, "fields": [c.name for c in columns], "rows": qs.count(),
+                        "filter": query.urlencode()[:1000], "revealed": reveal})
+        prepare = None if reveal else (lambda obj: mask_objects([obj]))
+        return export.response(qs, columns, fmt, filename=str(self.rt.model._meta.model_name), prepare=prepare)
 
 
 @method_decorator(login_required, name="dispatch")
@@ -374,10 +415,16 @@ def autocomplete(request, type_key):
 def trash(request):
     sections = []
     for rt in registry.all_types():
+        if not access.allows(request.user, "view", rt.model):
+            continue
         qs = rt.model.all_objects.restrict(request.user, "view").filter(deleted_at__isnull=False)
         items = list(qs.select_related("deleted_by").order_by("-deleted_at")[:100])
-        sections.append((rt, items))
-    return render(request, "framework/trash.html", {"sections": sections})
+        restorable = set(
+            rt.model.all_objects.restrict(request.user, "delete").filter(pk__in=[o.pk for o in items])
+            .values_list("pk", flat=True)
+        )
+        sections.append((rt, [(obj, obj.pk in restorable) for obj in items]))
+    return render(request, "framework/trash.html", {"sections": sections, "can_purge": access.is_admin(request.user)})
 
 
 def _trashed(request, type_key, pk, action):
@@ -405,12 +452,27 @@ def trash_restore(request, type_key, pk):
 @login_required
 @require_POST
 def trash_purge(request, type_key, pk):
-    if not request.user.is_superuser:
+    if not access.is_admin(request.user):
         raise Http404
     rt, obj = _trashed(request, type_key, pk, "delete")
     services.record_purge(obj=obj, actor=request.user)
     messages.success(request, _("“%(name)s” permanently deleted.") % {"name": obj})
     return redirect("trash")
+
+
+@login_required
+@require_POST
+def reveal(request, type_key, pk, field):
+    """Show one sensitive value in clear (htmx swaps it in); an explicit, audited action."""
+    try:
+        rt = registry.get(type_key)
+    except KeyError:
+        raise Http404
+    if field not in sensitive_fields(rt.model):
+        raise Http404
+    obj = get_object_or_404(rt.model.objects.restrict(request.user, "reveal"), pk=pk)
+    audit_log(actor=request.user, action=AuditAction.REVEAL, obj=obj, data={"fields": [field]})
+    return render(request, "framework/_revealed.html", {"value": getattr(obj, field), "field": field})
 
 
 def record_urls(rt):

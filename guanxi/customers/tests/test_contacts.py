@@ -61,8 +61,13 @@ class TestContactInput:
     def test_mobile_and_phone_are_e164(self, api, raw):
         response = _post(api, mobile=raw, phone=raw)
         assert response.status_code == 201, response.content
-        assert response.json()["mobile"] == "+8613812345678"
-        assert response.json()["phone"] == "+8613812345678"
+        # Stored in E.164; the API shows personal data masked unless revealed.
+        contact = Contact.objects.get(pk=response.json()["id"])
+        assert contact.mobile == contact.phone == "+8613812345678"
+        assert response.json()["mobile"] == response.json()["phone"] == "138****5678"
+        revealed = api.post(f"/api/v1/contacts/{contact.pk}/reveal", {"fields": ["mobile"]})
+        assert revealed.status_code == 200, revealed.content
+        assert revealed.json() == {"id": contact.pk, "fields": {"mobile": "+8613812345678"}}
 
     def test_ui_form_normalises_phones(self, client_rep1):
         response = client_rep1.post("/contacts/new/", {"name": "韩梅梅", "mobile": "139 0000 1111", "country": "CN"})
@@ -78,7 +83,9 @@ class TestContactInput:
         assert Contact.all_objects.count() == 0
 
     def test_email_is_lower_cased(self, api):
-        assert _post(api, email=" Wang@Example.CN ").json()["email"] == "wang@example.cn"
+        body = _post(api, email=" Wang@Example.CN ").json()
+        assert body["email"] == "w***@example.cn"
+        assert Contact.objects.get(pk=body["id"]).email == "wang@example.cn"
 
     @pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.cn", "a b@c.cn", "x" * 250 + "@c.cn"])
     def test_invalid_email_is_422(self, api, email):
