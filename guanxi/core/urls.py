@@ -21,6 +21,7 @@ urlpatterns = [
     path("trash/<str:type_key>/<int:pk>/restore/", generic.trash_restore, name="trash_restore"),
     path("trash/<str:type_key>/<int:pk>/purge/", generic.trash_purge, name="trash_purge"),
     path("autocomplete/<str:type_key>/", generic.autocomplete, name="autocomplete"),
+    path("reveal/<str:type_key>/<int:pk>/<str:field>/", generic.reveal, name="reveal"),
     path("views/<str:type_key>/", generic.saved_view_create, name="saved_view_create"),
     path("views/<str:type_key>/<int:view_pk>/delete/", generic.saved_view_delete, name="saved_view_delete"),
 ]
