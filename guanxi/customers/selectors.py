@@ -56,7 +56,8 @@ def account_360(account, request):
     group = visible.filter(pk__in=group_ids)
     contact_ids = list(memberships.values_list("contact_id", flat=True)[:500])
     relation_ids = list(
-        AccountRelation.objects.filter(Q(from_account=account) | Q(to_account=account)).values_list("pk", flat=True)
+        AccountRelation.objects.restrict(user, "view").filter(Q(from_account=account) | Q(to_account=account))
+        .values_list("pk", flat=True)[:500]
     )
     return {
         "memberships": memberships[:100],
