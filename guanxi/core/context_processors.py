@@ -5,16 +5,17 @@ from django.utils.translation import gettext_lazy as _
 def navigation(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    from .access import can_read_audit, is_admin
+    from .access import allows, can_read_audit, is_admin
 
-    return {
-        "is_org_admin": is_admin(request.user),
-        "can_read_audit": can_read_audit(request.user),
-        "nav_items": [
-            (reverse("home"), _("Home"), "bi-house"),
-            (reverse("customers:account_list"), _("Companies"), "bi-building"),
-            (reverse("customers:contact_list"), _("Contacts"), "bi-person-vcard"),
-            (reverse("customers:accountrelation_list"), _("Relations"), "bi-diagram-3"),
-            (reverse("trash"), _("Recycle bin"), "bi-trash3"),
-        ]
-    }
+    user = request.user
+    records = [
+        ("customers.account", "customers:account_list", _("Companies"), "bi-building"),
+        ("customers.contact", "customers:contact_list", _("Contacts"), "bi-person-vcard"),
+        ("customers.accountrelation", "customers:accountrelation_list", _("Relations"), "bi-diagram-3"),
+    ]
+    # Only the record types the role may see: an auditor's menu has no customer pages.
+    visible = [(reverse(url), label, icon) for key, url, label, icon in records if allows(user, "view", key)]
+    items = [(reverse("home"), _("Home"), "bi-house"), *visible]
+    if visible:
+        items.append((reverse("trash"), _("Recycle bin"), "bi-trash3"))
+    return {"is_org_admin": is_admin(user), "can_read_audit": can_read_audit(user), "nav_items": items}
