@@ -2,9 +2,11 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +58,9 @@ INSTALLED_APPS = [
     "djmoney",
     "ninja",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "guanxi.framework",
     "guanxi.core",
     "guanxi.customers",
@@ -71,9 +76,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "guanxi.core.middleware.UserPreferencesMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "guanxi.core.two_factor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the request into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Widget templates are looked up like page templates, so guanxi/templates can hold our own widgets.
@@ -84,6 +93,8 @@ AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+# django-axes first: it refuses a locked-out username+IP before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 TEMPLATES = [
     {
@@ -166,11 +177,42 @@ PHONENUMBER_DEFAULT_REGION = env("PHONENUMBER_DEFAULT_REGION", "CN")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env("SESSION_COOKIE_AGE", 60 * 60 * 12, int)
-SESSION_COOKIE_SECURE = env("SECURE_COOKIES", False, bool)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_COOKIES = env("SECURE_COOKIES", False, bool)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS. The demo runs on plain http://127.0.0.1, so all of this is off unless configured; a site served
+# over HTTPS sets SECURE_COOKIES=true (which turns HSTS on) and SECURE_SSL_REDIRECT=true, and behind a
+# TLS-terminating proxy also SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (else the redirect loops).
+SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT", False, bool)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365 if SECURE_COOKIES else 0, int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0, bool)
+SECURE_HSTS_PRELOAD = env("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0, bool)
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER", None, list)
+if _proxy_ssl_header is not None and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# Login lockout (django-axes). The key is the username *and* the client IP together: an IP-only key
+# lets one user behind an office NAT lock out the whole office, a username-only key lets anyone lock
+# out any user; the pair stops guessing one account's password from one address without either.
+AXES_FAILURE_LIMIT = env("AXES_FAILURE_LIMIT", 5, int)
+_cooloff_minutes = env("AXES_COOLOFF_MINUTES", 15, int)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None  # 0: until reset
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts made while locked out are refused and audited but do not restart the cool-off, so the page can
+# say exactly how long to wait, and the lockout signal (one LOCKOUT audit row) fires once per lockout.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "guanxi.core.views.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are already in the audit log
+AXES_VERBOSE = False
+
+# Optional TOTP two-factor login (django-otp); the issuer is the name shown in authenticator apps.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Guanxi CRM")
 
 GUANXI_PAGE_SIZE = env("GUANXI_PAGE_SIZE", 25, int)
 # Above this many matching rows an exact count is not worth its cost (ARCHITECTURE.md §9).

@@ -25,6 +25,24 @@ class TokenForm(forms.Form):
                            widget=forms.TextInput(attrs={"class": "form-control", "placeholder": _("e.g. ERP sync")}))
 
 
+class OtpCodeForm(forms.Form):
+    """A six-digit code from an authenticator app (spaces, as some apps show them, are ignored)."""
+
+    code = forms.CharField(
+        label=_("Authentication code"), max_length=12,
+        widget=forms.TextInput(attrs={
+            "class": "form-control", "inputmode": "numeric", "autocomplete": "one-time-code",
+            "pattern": "[0-9 ]*", "placeholder": "123456",
+        }),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise forms.ValidationError(_("Enter the 6-digit code from your authenticator app."))
+        return code
+
+
 class CustomFieldForm(forms.ModelForm):
     choices_text = forms.CharField(
         label=_("Choices"), required=False, help_text=_("For choice fields: one value per line."),

@@ -1,10 +1,21 @@
+import math
+
+import django_otp
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.signals import user_login_failed
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import translation
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -13,8 +24,10 @@ from guanxi.customers.selectors import home_summary
 from guanxi.framework import registry
 from guanxi.framework.fields import looks_like_phone, normalise_phone
 
-from .forms import CustomFieldForm, ProfileForm, TokenForm
-from .models import ApiToken, CustomField
+from . import two_factor
+from .forms import CustomFieldForm, OtpCodeForm, ProfileForm, TokenForm
+from .models import CustomField
+from .tokens import api_token_create, api_token_revoke
 
 
 def healthz(request):
@@ -33,6 +46,22 @@ def home(request):
     return render(request, "core/home.html", home_summary(request.user))
 
 
+def _profile_context(request, **extra):
+    """Everything the profile page shows: settings form, API tokens and the two-factor section."""
+    user = request.user
+    device = two_factor.confirmed_device(user)
+    pending = None if device else two_factor.pending_device(user)
+    context = {
+        "form": ProfileForm(instance=user), "tokens": user.api_tokens.all(), "token_form": TokenForm(),
+        "otp_enabled": device is not None, "otp_pending": pending, "otp_form": OtpCodeForm(),
+    }
+    if pending is not None:
+        context["otp_qr"] = two_factor.qr_svg(pending)
+        context["otp_secret"] = two_factor.secret_base32(pending)
+    context.update(extra)
+    return context
+
+
 @login_required
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
@@ -42,8 +71,7 @@ def profile(request):
         messages.success(request, _("Profile saved."))
         response = redirect("profile")
         return response
-    tokens = request.user.api_tokens.all()
-    return render(request, "core/profile.html", {"form": form, "tokens": tokens, "token_form": TokenForm()})
+    return render(request, "core/profile.html", _profile_context(request, form=form))
 
 
 @login_required
@@ -53,20 +81,161 @@ def token_create(request):
     if not form.is_valid() or "\x00" in form.data.get("name", ""):
         messages.error(request, _("Give the token a name."))
         return redirect("profile")
-    token, raw = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
-    tokens = request.user.api_tokens.all()
-    return render(request, "core/profile.html", {
-        "form": ProfileForm(instance=request.user), "tokens": tokens, "token_form": TokenForm(), "new_token": raw,
-    })
+    _token, raw = api_token_create(actor=request.user, user=request.user, name=form.cleaned_data["name"])
+    return render(request, "core/profile.html", _profile_context(request, new_token=raw))
 
 
 @login_required
 @require_POST
 def token_revoke(request, pk):
     token = get_object_or_404(request.user.api_tokens.filter(revoked_at__isnull=True), pk=pk)
-    token.revoke()
+    api_token_revoke(actor=request.user, token=token)
     messages.success(request, _("Token revoked."))
     return redirect("profile")
+
+
+# Login, lockout and two-factor login
+
+
+class LoginView(auth_views.LoginView):
+    """The password step; users with two-factor login continue to the code step."""
+
+    template_name = "core/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if two_factor.confirmed_device(form.get_user()) is not None:
+            return redirect(reverse("otp_verify") + "?" + urlencode({"next": self.get_success_url()}))
+        return response
+
+
+def _lockout_minutes_left(username, ip_address):
+    """Whole minutes until the username+IP pair may try again; None when only an administrator can unlock."""
+    from axes.models import AccessAttempt
+
+    cool_off = settings.AXES_COOLOFF_TIME
+    if not cool_off:
+        return None
+    last = AccessAttempt.objects.filter(username=username, ip_address=ip_address).aggregate(
+        last=Max("attempt_time"))["last"]
+    left = (last + cool_off - timezone.now()) if last else cool_off
+    return max(1, math.ceil(left.total_seconds() / 60))
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes' lockout page (AXES_LOCKOUT_CALLABLE): the login page with a clear message, HTTP 429."""
+    from axes.helpers import get_client_username
+
+    username = str(get_client_username(request, credentials) or "")[:150]
+    ip_address = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+    minutes = _lockout_minutes_left(username, ip_address)
+    if request.user.is_authenticated:
+        logout(request)  # locked out at the two-factor step: the half-finished login ends here
+    context = {
+        "form": AuthenticationForm(request, initial={"username": username}), "username": username,
+        "minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT, "next": "",
+    }
+    response = render(request, "core/login_locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
+    if minutes:
+        response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _safe_next(request):
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return url
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+@login_required
+def otp_verify(request):
+    """The second login step: a current code from the user's authenticator app."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    next_url = _safe_next(request)
+    device = two_factor.confirmed_device(request.user)
+    if device is None or request.user.is_verified():
+        return redirect(next_url)
+    form = OtpCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        credentials = {"username": request.user.get_username()}
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return lockout_response(request, None, credentials)
+        if form.is_valid():
+            wait = two_factor.throttle_wait_seconds(device)
+            if wait == 0 and django_otp.verify_token(request.user, device.persistent_id, form.cleaned_data["code"]):
+                django_otp.login(request, device)
+                request.session.cycle_key()
+                return redirect(next_url)
+            # A wrong code is a failed login: audited, and counted towards the username+IP lockout.
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request, None, credentials)
+            if wait:
+                form.add_error("code", _("Too many wrong codes. Wait %(seconds)s seconds and try again.")
+                               % {"seconds": wait})
+            else:
+                form.add_error("code", _("That code is not right. Check that your phone's clock is correct "
+                                         "and enter the newest code."))
+        status = 422
+    return render(request, "core/otp_verify.html", {
+        "form": form, "next": next_url, "pending_username": request.user.get_username(),
+        "user": AnonymousUser(),  # the page chrome stays that of the login page until the code is in
+    }, status=status)
+
+
+def _otp_form_error(request, form, message):
+    form.add_error("code", message)
+    return render(request, "core/profile.html", _profile_context(request, otp_form=form), status=422)
+
+
+@login_required
+@require_POST
+def otp_setup(request):
+    two_factor.otp_setup_start(actor=request.user)
+    return redirect(reverse("profile") + "#two-factor")
+
+
+@login_required
+@require_POST
+def otp_setup_cancel(request):
+    two_factor.otp_setup_cancel(actor=request.user)
+    return redirect(reverse("profile") + "#two-factor")
+
+
+@login_required
+@require_POST
+def otp_enable(request):
+    if two_factor.pending_device(request.user) is None:
+        return redirect(reverse("profile") + "#two-factor")
+    form = OtpCodeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "core/profile.html", _profile_context(request, otp_form=form), status=422)
+    device = two_factor.otp_enable(actor=request.user, token=form.cleaned_data["code"])
+    if device is None:
+        return _otp_form_error(request, form, _("That code is not right. Scan the QR code again or check the "
+                                                "time on your phone, then enter the newest code."))
+    django_otp.login(request, device)  # this session has just proved it holds the device
+    messages.success(request, _("Two-factor login is on. You will be asked for a code each time you log in."))
+    return redirect(reverse("profile") + "#two-factor")
+
+
+@login_required
+@require_POST
+def otp_disable(request):
+    if two_factor.confirmed_device(request.user) is None:
+        return redirect(reverse("profile") + "#two-factor")
+    form = OtpCodeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "core/profile.html", _profile_context(request, otp_form=form), status=422)
+    if not two_factor.otp_disable(actor=request.user, token=form.cleaned_data["code"]):
+        return _otp_form_error(request, form, _("That code is not right, so two-factor login stays on."))
+    messages.success(request, _("Two-factor login is off."))
+    return redirect(reverse("profile") + "#two-factor")
 
 
 @user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")
