@@ -196,7 +196,9 @@ def _change_rows(event):
                 label, choices = field.verbose_name, dict(field.flatchoices or ())
             except FieldDoesNotExist:
                 pass
-        rows.append((label, _display(choices.get(before, before)), _display(choices.get(after, after))))
+        # Tag changes are lists, which cannot be choice keys (and dict.get would raise on them).
+        before, after = (choices.get(v, v) if isinstance(v, (str, int)) else v for v in (before, after))
+        rows.append((label, _display(before), _display(after)))
     return rows
 
 
