@@ -8,8 +8,8 @@ from django.db import transaction
 from djmoney.money import Money
 from faker import Faker
 
-from guanxi.core.choices import TimelineKind
-from guanxi.core.models import Department, Tag, Team, TimelineEvent
+from guanxi.core.choices import ShareLevel, TimelineKind
+from guanxi.core.models import Department, RecordShare, Tag, Team, TimelineEvent
 from guanxi.core.roles import ensure_default_roles
 from guanxi.framework.validators import CREDIT_CODE_CHARS, credit_code_check_char
 
@@ -34,6 +34,7 @@ TAGS = ["重点客户", "VIP", "华东", "华南", "战略合作", "待跟进", 
 USERS = [
     ("admin", "管理员", "administrator", True), ("manager", "王经理", "sales_manager", False),
     ("rep1", "李销售", "sales_rep", False), ("rep2", "张销售", "sales_rep", False),
+    ("rep3", "黄销售", "sales_rep", False),
     ("agent", "陈客服", "service_agent", False), ("marketer", "赵市场", "marketer", False),
     ("auditor", "周审计", "auditor", False),
 ]
@@ -71,6 +72,10 @@ def seed_users():
     team, _ = Team.objects.get_or_create(name="华东销售一组", defaults={"manager": users["manager"],
                                                                       "department": sales})
     service, _ = Team.objects.get_or_create(name="客户服务部", defaults={"department": service_dept})
+    # A second region outside the manager's department: its records are what the manager does not see.
+    south_dept, _ = Department.objects.get_or_create(name="华南大区")
+    south, _ = Team.objects.get_or_create(name="华南销售组", defaults={"department": south_dept})
+    User.objects.filter(pk=users["rep3"].pk).update(team=south)
     User.objects.filter(pk=users["manager"].pk).update(team=team)
     User.objects.filter(pk__in=[users["rep1"].pk, users["rep2"].pk]).update(team=team, manager=users["manager"])
     User.objects.filter(pk=users["agent"].pk).update(team=service)
@@ -86,7 +91,7 @@ def seed(companies=200, contacts=1000, seed_value=2026):
     for f in fakers.values():
         f.seed_instance(seed_value)
     users = seed_users()
-    owners = [users["rep1"], users["rep2"], users["manager"]]
+    owners = [users["rep1"], users["rep2"], users["manager"], users["rep3"]]
     tags = [Tag.objects.get_or_create(name=t)[0] for t in TAGS]
 
     accounts, used_names, used_codes = [], set(), set()
@@ -162,6 +167,14 @@ def seed(companies=200, contacts=1000, seed_value=2026):
          for i, (a, c) in enumerate(zip(memberships, people, strict=True))],
         batch_size=1000,
     )
+    # A few of rep2's companies are shared with rep1 (read), one with the whole service team (edit).
+    theirs = [a for a in accounts if a.owner_id == users["rep2"].pk]
+    shares = [RecordShare(record_type=a.type_key(), record_id=a.pk, user=users["rep1"], level=ShareLevel.READ,
+                          created_by=users["rep2"]) for a in theirs[:3]]
+    service_team = Team.objects.get(name="客户服务部")
+    shares += [RecordShare(record_type=a.type_key(), record_id=a.pk, team=service_team, level=ShareLevel.EDIT,
+                           created_by=users["rep2"]) for a in theirs[3:4]]
+    RecordShare.objects.bulk_create(shares)
     # The history people see on a record starts with its creation.
     TimelineEvent.objects.bulk_create(
         [TimelineEvent(record_type=obj.type_key(), record_id=obj.pk, kind=TimelineKind.CREATED, actor=obj.owner,

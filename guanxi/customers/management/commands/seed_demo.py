@@ -26,5 +26,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
-        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, agent, marketer, auditor — "
+        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, rep3, agent, marketer, auditor — "
                           f"password: {demo.DEMO_PASSWORD}")
+        from django.contrib.auth import get_user_model
+
+        # What each sales login sees, so that the scopes are visible from the first minute.
+        for username in ("rep1", "rep2", "rep3", "manager"):
+            user = get_user_model().objects.get(username=username)
+            self.stdout.write(f"  {username}: sees {Account.objects.restrict(user, 'view').count()} of "
+                              f"{Account.objects.count()} companies")
