@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import logging
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -18,7 +19,7 @@ from django.utils import timezone
 from guanxi.core import audit
 from guanxi.core.audit import audit_log, audit_verify, event_hash
 from guanxi.core.choices import AuditAction, AuditOutcome
-from guanxi.core.models import AuditEvent, AuditHead, TimelineEvent
+from guanxi.core.models import ApiToken, AuditEvent, AuditHead, CustomField, TimelineEvent
 from guanxi.customers.demo import DEMO_PASSWORD
 from guanxi.customers.models import Contact
 from guanxi.customers.tests.factories import AccountFactory, ContactFactory
@@ -188,6 +189,37 @@ class TestCatalogue:
         assert client.post("/logout/").status_code == 302
         one_row(since, action=AuditAction.LOGOUT, actor=users["rep1"], label="rep1")
 
+    def test_lockout(self, users):
+        client, since = browser(), last_id()
+        for _ in range(5):
+            client.post("/login/", {"username": "rep1", "password": "wrong-Password-42"})
+        rows = rows_since(since)
+        assert [r.action for r in rows].count(AuditAction.LOGIN_FAILED) == 5
+        [lockout] = [r for r in rows if r.action == AuditAction.LOCKOUT]
+        check_row(lockout, action=AuditAction.LOCKOUT, actor=None, outcome=AuditOutcome.DENIED, label="rep1")
+
+    def test_token_create_and_revoke(self, users):
+        client, since = browser(users["rep1"]), last_id()
+        response = client.post("/profile/tokens/", {"name": "ERP sync"})
+        assert response.status_code == 200
+        token = ApiToken.objects.get(user=users["rep1"])
+        row = one_row(since, action=AuditAction.TOKEN_CREATE, actor=users["rep1"], label=str(token))
+        assert (row.record_type, row.record_id) == ("core.apitoken", token.pk)
+        assert response.context["new_token"] not in json.dumps(row.data)
+        since = last_id()
+        assert client.post(f"/profile/tokens/{token.pk}/revoke/").status_code == 302
+        row = one_row(since, action=AuditAction.TOKEN_REVOKE, actor=users["rep1"])
+        assert (row.record_type, row.record_id) == ("core.apitoken", token.pk)
+
+    def test_settings_change(self, users):
+        client, since = browser(users["admin"]), last_id()
+        response = client.post("/settings/custom-fields/", {
+            "record_type": "customers.contact", "name": "vip_level", "label_zh": "VIP 等级", "label_en": "VIP level",
+            "field_type": "text", "position": 1})
+        assert response.status_code == 302
+        row = one_row(since, action=AuditAction.SETTINGS_CHANGE, actor=users["admin"])
+        assert (row.record_type, row.record_id) == ("core.customfield", CustomField.objects.get(name="vip_level").pk)
+
     def test_audit_export_is_itself_audited(self, users):
         client = browser(users["auditor"])
         since = last_id()
@@ -212,6 +244,46 @@ class TestCatalogue:
         n = AuditEvent.objects.count()
         assert n >= 7
         assert f"{n} rows checked" in out.getvalue()
+
+
+# Event types whose rows are asserted in the modules that own their writers (same required fields).
+COVERED_ELSEWHERE = {
+    AuditAction.ROLE_CHANGE: "guanxi/core/tests/test_org.py",
+    AuditAction.ORG_CHANGE: "guanxi/core/tests/test_org.py",
+    AuditAction.SHARE_CHANGE: "guanxi/core/tests/test_org.py",
+    AuditAction.OTP_CHANGE: "guanxi/core/tests/test_login_security.py",
+}
+
+
+# The case above that asserts each event type's row.
+CATALOGUE = {
+    AuditAction.CREATE: "test_create",
+    AuditAction.UPDATE: "test_update_has_field_level_before_and_after",
+    AuditAction.DELETE: "test_delete_and_restore",
+    AuditAction.RESTORE: "test_delete_and_restore",
+    AuditAction.PURGE: "test_purge",
+    AuditAction.BULK: "test_bulk_writes_one_row_per_record",
+    AuditAction.EXPORT: "test_export_records_fields_and_row_count",
+    AuditAction.REVEAL: "test_reveal",
+    AuditAction.LOGIN: "test_login_success",
+    AuditAction.LOGIN_FAILED: "test_login_failure_keeps_the_name_not_the_password",
+    AuditAction.LOGOUT: "test_logout",
+    AuditAction.LOCKOUT: "test_lockout",
+    AuditAction.TOKEN_CREATE: "test_token_create_and_revoke",
+    AuditAction.TOKEN_REVOKE: "test_token_create_and_revoke",
+    AuditAction.SETTINGS_CHANGE: "test_settings_change",
+    AuditAction.AUDIT_EXPORT: "test_audit_export_is_itself_audited",
+}
+
+
+def test_every_event_type_has_a_catalogue_case():
+    """A new AuditAction needs a case above (or a named home elsewhere): the catalogue stays complete."""
+    assert set(CATALOGUE) | set(COVERED_ELSEWHERE) == set(AuditAction.values)
+    for action, case in CATALOGUE.items():
+        assert callable(getattr(TestCatalogue, case, None)), (action, case)
+    root = Path(__file__).resolve().parents[3]
+    for action, module in COVERED_ELSEWHERE.items():
+        assert f"AuditAction.{action.name}" in (root / module).read_text(), (action, module)
 
 
 # -- the hash chain and audit_verify ---------------------------------------------------------------------
