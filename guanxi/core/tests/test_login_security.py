@@ -155,7 +155,7 @@ def totp(secret, at, step=30):
     key = base64.b32decode(secret.replace(" ", "") + "=" * (-len(secret.replace(" ", "")) % 8))
     mac = hmac.new(key, struct.pack(">Q", int(at // step)), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
+    return f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 @pytest.fixture
