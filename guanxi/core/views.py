@@ -5,11 +5,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required, user_passes_test
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_login_failed
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
@@ -25,6 +25,9 @@ from guanxi.framework import registry
 from guanxi.framework.fields import looks_like_phone, normalise_phone
 
 from . import two_factor
+from .audit import audit_log
+from .choices import AuditAction
+from .decorators import admin_required
 from .forms import CustomFieldForm, OtpCodeForm, ProfileForm, TokenForm
 from .models import CustomField
 from .tokens import api_token_create, api_token_revoke
@@ -238,11 +241,16 @@ def otp_disable(request):
     return redirect(reverse("profile") + "#two-factor")
 
 
-@user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")
+@admin_required
 def custom_fields(request):
     form = CustomFieldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            field = form.save()
+            audit_log(actor=request.user, action=AuditAction.SETTINGS_CHANGE, obj=field,
+                      record_type="core.customfield",
+                      data={"operation": "add", "record_type": field.record_type, "name": field.name,
+                            "field_type": field.field_type})
         messages.success(request, _("Custom field added."))
         return redirect("custom_fields")
     labels = {rt.key: rt.verbose_name_plural for rt in registry.all_types()}
@@ -250,10 +258,14 @@ def custom_fields(request):
     return render(request, "core/custom_fields.html", {"form": form, "fields": fields})
 
 
-@user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="/login/")
+@admin_required
 @require_POST
 def custom_field_delete(request, pk):
-    get_object_or_404(CustomField, pk=pk).delete()
+    field = get_object_or_404(CustomField, pk=pk)
+    with transaction.atomic():
+        audit_log(actor=request.user, action=AuditAction.SETTINGS_CHANGE, obj=field, record_type="core.customfield",
+                  data={"operation": "remove", "record_type": field.record_type, "name": field.name})
+        field.delete()
     messages.success(request, _("Custom field removed. Values already stored are kept."))
     return redirect("custom_fields")
 
