@@ -20,7 +20,7 @@ from guanxi.framework import export, registry
 from guanxi.framework.listing import count_rows
 from guanxi.framework.registry import Column
 from guanxi.framework.validators import MAX_ID, is_id, validate_no_nul
-from guanxi.framework.views import _change_rows
+from guanxi.framework.views import change_rows
 
 from .access import can_read_audit
 from .audit import audit_log
@@ -184,7 +184,7 @@ def annotate(events, user, *, links=True):
                 visible.add((key, pk))
     for e in events:
         # A create lists every field; the empty ones ("—" → "—") say nothing.
-        e.change_rows = [(label, before, after) for label, before, after in _change_rows(e) if before != after]
+        e.change_rows = [(label, before, after) for label, before, after in change_rows(e) if before != after]
         e.detail_items = [(DETAIL_LABELS.get(k, k), _detail_value(k, v))
                           for k, v in (e.data or {}).items() if k != "changes"]
         e.type_label = record_type_label(e.record_type) if e.record_type else ""

@@ -212,6 +212,9 @@ def user_update(*, actor, user, fields):
     _require_admin(actor)
     _check_fields(fields, USER_FIELDS)
     user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_superuser and not actor.is_superuser:
+        # A superuser bypasses every rule; only another superuser may change one.
+        raise ValidationError(_("Only a superuser can change a superuser's account."))
     before = _snapshot(user, USER_FIELDS)
     for name, value in fields.items():
         setattr(user, name, value)

@@ -169,7 +169,7 @@ def timeline_for(targets, limit=50):
         return []
     events = list(TimelineEvent.objects.filter(condition).select_related("actor")[:limit])
     for event in events:
-        event.change_rows = _change_rows(event)
+        event.change_rows = change_rows(event)
         try:
             event.type_label = registry.get(event.record_type).verbose_name
         except KeyError:
@@ -177,7 +177,7 @@ def timeline_for(targets, limit=50):
     return events
 
 
-def _change_rows(event):
+def change_rows(event):
     """(label, before, after) for each changed field, labelled in the reader's language."""
     from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist

@@ -306,6 +306,22 @@ class TestUsers:
             services.user_update(actor=users["admin"], user=users["rep1"], fields={"manager": users["rep1"]})
         assert org_state() == before
 
+    def test_only_a_superuser_changes_a_superuser(self, users, org):
+        from django.core.exceptions import ValidationError
+
+        boss = User.objects.create_user("boss", password="unused-Pw-77", role=Role.objects.get(code="administrator"))
+        before = org_state()
+        with pytest.raises(ValidationError, match="superuser"):
+            services.user_update(actor=boss, user=users["admin"], fields={"is_active": False})
+        assert org_state() == before
+        client = Client()
+        client.force_login(boss)
+        before = org_state()  # logging in writes its own audit row
+        response = client.post(f"/settings/users/{users['admin'].pk}/", {
+            "display_name": "x", "email": "admin@demo.guanxi.local", "language": "en"})
+        assert response.status_code == 422
+        assert org_state() == before
+
     def test_create_with_password_validation(self, admin_client, org):
         base = {"username": "rep9", "display_name": "新销售", "email": "rep9@example.cn",
                 "role": org["sales_rep"].pk, "team": org["team"].pk, "language": "en", "is_active": "on"}
