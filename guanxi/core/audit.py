@@ -147,6 +147,6 @@ def audit_verify(chunk=2000):
             checked += 1
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_hash != prev or head.last_id != last_id):
-        return VerifyResult(False, checked, "the chain does not end where the head says: newest rows removed, or rows added without the head",
-                            head.last_id)
+        return VerifyResult(False, checked, "the chain does not end where the head says: newest rows removed, "
+                            "or rows added without the head", head.last_id)
     return VerifyResult(True, checked)
