@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "guanxi.framework",
     "guanxi.core",
     "guanxi.customers",
+    "guanxi.activities",
+    "guanxi.integrations",
 ]
 
 MIDDLEWARE = [

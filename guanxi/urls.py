@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("guanxi.customers.urls")),
+    path("", include("guanxi.activities.urls")),
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.core.audit_urls")),
     path("", include("guanxi.core.org_urls")),

@@ -218,6 +218,9 @@ def restrict_queryset(qs, user, action):
     parents = getattr(model, "access_parents", ())
     if parents:
         return _restrict_by_parents(qs, user, action, parents)
+    any_parents = getattr(model, "access_parents_any", ())
+    if any_parents:
+        return _restrict_by_any_parent(qs, user, action, any_parents)
     if g.scope == Scope.ALL:
         return qs
     owners = owner_ids_for_scope(user, g.scope)
@@ -235,6 +238,17 @@ def _restrict_by_parents(qs, user, action, parents):
         parent_action = "change" if (action in WRITE_ACTIONS and i == 0) else "view"
         qs = qs.filter(**{f"{name}__in": parent_model.objects.restrict(user, parent_action).values("pk")})
     return qs
+
+
+def _restrict_by_any_parent(qs, user, action, parents):
+    """A record about several others (an interaction about a company and/or a contact) is visible when
+    any record it is about is visible, and changeable when any of them is changeable."""
+    parent_action = "change" if action in WRITE_ACTIONS else "view"
+    condition = Q()
+    for name in parents:
+        parent_model = qs.model._meta.get_field(name).related_model
+        condition |= Q(**{f"{name}__in": parent_model.objects.restrict(user, parent_action).values("pk")})
+    return qs.filter(condition)
 
 
 def can(user, action, obj) -> bool:
@@ -264,6 +278,13 @@ def explain(user, obj, action="view"):
         return False, [Reason(False, _("The user is inactive."))]
     parents = getattr(model, "access_parents", ())
     binned = [getattr(obj, name) for name in parents if getattr(getattr(obj, name), "deleted_at", None)]
+    any_parents = [getattr(obj, name) for name in getattr(model, "access_parents_any", ())]
+    any_parents = [p for p in any_parents if p is not None]
+    if user.is_superuser and any_parents:
+        live = [p for p in any_parents if not getattr(p, "deleted_at", None)]
+        if live:
+            return True, [Reason(True, _("The user is a superuser: every rule is bypassed."))]
+        return False, [Reason(False, _("Every record this one is about is in the recycle bin, so it is hidden."))]
     if user.is_superuser:
         reasons = [Reason(True, _("The user is a superuser: every rule is bypassed."))]
         # ...except that the row filter hides a linked record whose parent is in the recycle bin.
@@ -297,6 +318,18 @@ def explain(user, obj, action="view"):
                 text = (_("Linked record “%(name)s”: access granted.") if ok else
                         _("Linked record “%(name)s”: no access, so no access to this one."))
             reasons.append(Reason(ok, text % {"name": parent}))
+        return decision, reasons
+    if hasattr(model, "access_parents_any"):
+        parent_action = "change" if action in WRITE_ACTIONS else "view"
+        decision = False
+        for parent in any_parents:
+            ok = type(parent).objects.restrict(user, parent_action).filter(pk=parent.pk).exists()
+            decision |= ok
+            reasons.append(Reason(ok, (_("It is about “%(name)s”, which the user may access.") if ok else
+                                       _("It is about “%(name)s”, which the user may not access."))
+                                  % {"name": parent}))
+        if not any_parents:
+            reasons.append(Reason(False, _("It is not about any record, so nobody but a superuser sees it.")))
         return decision, reasons
     owner_id = getattr(obj, "owner_id", None)
     decision = False

@@ -368,3 +368,29 @@ class AuditHead(models.Model):
 
     def __str__(self):
         return f"audit head #{self.last_id}"
+
+
+class Notification(models.Model):
+    """An in-app notification. `dedupe_key` is unique, so the same event notifies once even when two
+    workers deliver it (e.g. "task-reminder:<task id>:<reminder time>")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=30)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), max_length=2000, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread_idx"),
+        ]
+
+    def __str__(self):
+        return self.title

@@ -15,8 +15,12 @@ DEFAULT_ROLES = {
     "sales_rep": ("销售代表 / Sales rep", False, False,
                   (["view", "add", "change", "delete", "reveal"], Scope.OWN), {}),
     "service_agent": ("客服专员 / Service agent", False, False, (["view", "reveal"], Scope.ALL),
-                      {"customers.contact": (["view", "add", "change", "reveal"], Scope.ALL)}),
-    "marketer": ("市场专员 / Marketer", False, False, (["view", "export"], Scope.ALL), {}),
+                      {"customers.contact": (["view", "add", "change", "reveal"], Scope.ALL),
+                       # Agents log calls on any customer they can see; their tasks are their own.
+                       "activities.interaction": (["view", "add", "change"], Scope.ALL),
+                       "activities.task": (["view", "add", "change", "delete"], Scope.OWN)}),
+    "marketer": ("市场专员 / Marketer", False, False, (["view", "export"], Scope.ALL),
+                 {"activities.task": (["view", "add", "change", "delete"], Scope.OWN)}),
     "auditor": ("审计员 / Auditor", False, True, None, {}),
 }
 

@@ -1,0 +1,68 @@
+"""Record-type declarations for interactions and tasks: what the generic machinery needs."""
+
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.framework.registry import Column, RecordType, register
+
+from .filtersets import InteractionFilterSet, TaskFilterSet
+from .forms import InteractionForm, TaskForm
+from .models import Interaction, Task
+
+
+def _set_participants(obj, related, actor):
+    if "participant_contacts" in related:
+        obj.participant_contacts.set(related["participant_contacts"])
+    if "participant_users" in related:
+        obj.participant_users.set(related["participant_users"])
+
+
+INTERACTION = register(
+    RecordType(
+        model=Interaction,
+        filterset_class=InteractionFilterSet,
+        form_class=InteractionForm,
+        columns=[
+            Column("occurred_at", _("Time"), order_by=("occurred_at",), link=True),
+            Column("kind", _("Type"), order_by=("kind",)),
+            Column("subject", _("Subject")),
+            Column("account", _("Company"), accessor="account.name"),
+            Column("contact", _("Contact"), accessor="contact.name"),
+            Column("outcome", _("Outcome")),
+            Column("next_step", _("Next step")),
+            Column("owner", _("Logged by"), order_by=("owner__username",)),
+        ],
+        default_columns=["occurred_at", "kind", "subject", "account", "contact", "owner"],
+        default_ordering="-occurred_at",
+        select_related=("owner", "account", "contact"),
+        detail_fields=["kind", "direction", "occurred_at", "duration_minutes", "account", "contact", "subject",
+                       "content", "outcome", "next_step", "next_step_due", "owner"],
+        bulk_actions=("delete",),
+        save_related=_set_participants,
+        icon="bi-chat-left-text",
+    )
+)
+
+TASK = register(
+    RecordType(
+        model=Task,
+        filterset_class=TaskFilterSet,
+        form_class=TaskForm,
+        columns=[
+            Column("title", _("Title"), order_by=("title",), link=True),
+            Column("due_at", _("Due"), order_by=("due_at",)),
+            Column("priority", _("Priority"), order_by=("priority",)),
+            Column("status", _("Status"), order_by=("status",)),
+            Column("owner", _("Assignee"), order_by=("owner__username",)),
+            Column("account", _("Company"), accessor="account.name"),
+            Column("contact", _("Contact"), accessor="contact.name"),
+            Column("remind_at", _("Reminder"), order_by=("remind_at",)),
+        ],
+        default_columns=["title", "due_at", "priority", "status", "owner", "account"],
+        default_ordering="due_at",
+        select_related=("owner", "account", "contact"),
+        detail_fields=["title", "due_at", "priority", "status", "completed_at", "owner", "remind_at", "recurrence",
+                       "account", "contact", "description"],
+        bulk_actions=("assign_owner", "delete"),
+        icon="bi-check2-square",
+    )
+)

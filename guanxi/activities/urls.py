@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from guanxi.framework.views import record_urls
+
+from .records import INTERACTION, TASK
+
+app_name = "activities"
+urlpatterns = [
+    path("interactions/", include(record_urls(INTERACTION))),
+    path("tasks/", include(record_urls(TASK))),
+]
