@@ -168,6 +168,24 @@ TASKS = {
     }
 }
 
+# Email out (Django 6.1 mailers). The demo prints emails to the console; production sets
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
+EMAIL_BACKEND_CLASS = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_CLASS}}
+if EMAIL_BACKEND_CLASS.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env("EMAIL_HOST", "localhost"),
+        "port": env("EMAIL_PORT", 25, int),
+        "username": env("EMAIL_HOST_USER", ""),
+        "password": env("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env("EMAIL_USE_TLS", False, bool),
+        "use_ssl": env("EMAIL_USE_SSL", False, bool),
+        "timeout": env("EMAIL_TIMEOUT", 30, int),
+    }
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Guanxi CRM <crm@localhost>")
+# The domain of the Message-IDs Guanxi writes (threading replies back to records).
+GUANXI_EMAIL_DOMAIN = env("GUANXI_EMAIL_DOMAIN", "guanxi.localhost")
+
 CURRENCIES = ("CNY", "USD", "EUR", "HKD", "JPY", "GBP")
 CURRENCY_CHOICES = [
     ("CNY", _("CNY · Chinese yuan")), ("USD", _("USD · US dollar")), ("EUR", _("EUR · Euro")),
