@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from guanxi.activities.api import router as activities_router
 from guanxi.customers.api import router as customers_router
 from guanxi.framework.api import BrowserSessionAuth, TokenAuth, install_error_handlers
 
@@ -15,3 +16,4 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("", customers_router)
+api.add_router("", activities_router)
