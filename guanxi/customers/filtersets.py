@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.fields import looks_like_phone, normalise_phone
-from guanxi.framework.filtersets import RecordFilterSet, name_contains
+from guanxi.framework.filtersets import RecordFilterSet, name_contains, nonblank_equals
 from guanxi.framework.validators import MAX_ID
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
@@ -34,6 +34,16 @@ class AccountFilterSet(RecordFilterSet):
         return queryset.filter(condition)
 
 
+def contact_phone_q(number):
+    """Contacts whose mobile or phone is `number` (E.164), matching the indexes (partial on phone)."""
+    return Q(mobile=number) | nonblank_equals("phone", number)
+
+
+def contact_email_q(email):
+    """Contacts with this (lower-case) email, matching the partial email index."""
+    return nonblank_equals("email", email)
+
+
 class ContactFilterSet(RecordFilterSet):
     account = django_filters.NumberFilter(field_name="memberships__account_id", label=_("Company ID"), min_value=1,
                                           max_value=MAX_ID)
@@ -48,22 +58,21 @@ class ContactFilterSet(RecordFilterSet):
         fields = []
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(contact_email_q(value.strip().lower()))
 
     def filter_phone(self, queryset, name, value):
         try:
             number = normalise_phone(value)
         except Exception:
             return queryset.none()
-        return queryset.filter(Q(mobile=number) | Q(phone=number))
+        return queryset.filter(contact_phone_q(number))
 
     def search(self, queryset, value):
         # A phone or an email is an exact, indexed match; anything else searches names.
         if "@" in value:
-            return queryset.filter(email=value.lower())
+            return queryset.filter(contact_email_q(value.lower()))
         if looks_like_phone(value):
-            number = normalise_phone(value)
-            return queryset.filter(Q(mobile=number) | Q(phone=number))
+            return queryset.filter(contact_phone_q(normalise_phone(value)))
         return queryset.filter(name_contains(value))
 
 

@@ -116,8 +116,11 @@ class Contact(Record, OwnedMixin, TaggedMixin, AddressMixin):
             models.Index(fields=["owner", "name"], name="contact_owner_idx"),
             models.Index(fields=["city", "name"], name="contact_city_idx"),
             models.Index(fields=["mobile"], name="contact_mobile_idx"),
-            models.Index(fields=["phone"], name="contact_phone_idx"),
-            models.Index(fields=["email"], name="contact_email_idx"),
+            # Partial: most contacts have no phone and many no email, and an index full of '' makes
+            # SQLite's statistics choose a table scan (docs/performance.md). Queries state the same
+            # condition (customers.filtersets.contact_phone_q / contact_email_q).
+            models.Index(fields=["phone"], name="contact_phone_idx", condition=~models.Q(phone="")),
+            models.Index(fields=["email"], name="contact_email_idx", condition=~models.Q(email="")),
         ]
 
     def __str__(self):

@@ -19,7 +19,7 @@ from guanxi.core.masking import mask_objects, sensitive_fields
 
 from . import services
 from .errors import Conflict
-from .listing import BadOrdering, count_rows, parse_ordering
+from .listing import BadOrdering, page_and_count, parse_ordering
 from .validators import MAX_ID
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -149,7 +149,9 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
     def list_records(request, filters: Query[filters_schema]):
         # Every query parameter goes to the FilterSet, which reads only its own filters, including the
         # custom-field ones (cf_<name>, cf_<name>_min, ...) that exist only per instance.
-        fs = rt.filterset_class(request.GET, queryset=rt.base_queryset(request.auth, "view"), request=request)
+        # only_given: the FilterSet copies and validates only the filters the request names.
+        fs = rt.filterset_class(request.GET, queryset=rt.base_queryset(request.auth, "view"), request=request,
+                                only_given=True)
         if not fs.is_valid():
             raise ApiError(400, "invalid_filter", _("Invalid filter value."),
                            {k: [str(m) for m in v] for k, v in fs.errors.items()})
@@ -157,10 +159,9 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
             ordering = parse_ordering(rt, filters.ordering) or parse_ordering(rt, rt.default_ordering)
         except BadOrdering as e:
             raise ApiError(400, e.code, str(e), {"ordering": [str(e)]})
-        qs = fs.qs.order_by(*ordering)
-        count = count_rows(qs, filtered=fs.is_filtered)
-        items = mask_objects(list(qs[filters.offset : filters.offset + filters.limit]))
-        return {"count": count.value, "count_exact": count.exact, "items": items}
+        items, count = page_and_count(fs.qs.order_by(*ordering), offset=filters.offset, limit=filters.limit,
+                                      filtered=fs.is_filtered)
+        return {"count": count.value, "count_exact": count.exact, "items": mask_objects(items)}
 
     @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")

@@ -38,6 +38,33 @@ def name_contains(value, field="name"):
     return condition
 
 
+def _given_keys(data, prefix):
+    """The parameter names in `data`, without the form prefix."""
+    keys = list(data.keys())
+    if prefix:
+        keys = [k.removeprefix(f"{prefix}-") for k in keys if k.startswith(f"{prefix}-")]
+    return keys
+
+
+def _names(filter_name, keys):
+    # `name_min`, `name_after`, `name_0`...: multi-value widgets read suffixed parameters.
+    return any(k == filter_name or k.startswith(f"{filter_name}_") for k in keys)
+
+
+def nonblank_equals(field, value):
+    """`field = value` written so that a partial index `WHERE field <> ''` serves it on every database.
+
+    Most contacts have no `phone`, so an index over every row is mostly the empty string, and SQLite's
+    statistics then make it scan the table for any phone (docs/performance.md). The partial index
+    leaves the empty values out, and SQLite only uses it when the query states the index's condition
+    itself; PostgreSQL would infer it. Same rows: value is not blank.
+    """
+    condition = Q(**{field: value})
+    if value != "":
+        condition &= ~Q(**{field: ""})
+    return condition
+
+
 class JSONNumberFilter(django_filters.NumberFilter):
     """Compare a number inside the `custom` JSON; JSON lookups need a float, not a Decimal."""
 
@@ -74,11 +101,26 @@ class RecordFilterSet(django_filters.FilterSet):
                     filters.pop(filter_name, None)
         return filters
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.custom_definitions = definitions_for(self._meta.model) if hasattr(self._meta.model, "custom") else []
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, only_given=False):
+        """`only_given=True` (the API) builds only the filters the data names.
+
+        django-filter deep-copies every filter and builds a form field for each on every request; a
+        filter whose parameter is absent filters nothing, so leaving it out changes no result. The
+        custom-field definitions are then read only when a `cf_` parameter is present. The UI list
+        renders the whole filter form and keeps the default.
+        """
+        given = _given_keys(data, prefix) if only_given and data is not None else None
+        if given is not None:
+            # An instance attribute: django-filter copies self.base_filters into self.filters.
+            self.base_filters = {n: f for n, f in self.base_filters.items() if _names(n, given)}
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        model = self._meta.model
+        wants_custom = hasattr(model, "custom") and (given is None or any(k.startswith("cf_") for k in given))
+        self.custom_definitions = definitions_for(model) if wants_custom else []
         for d in self.custom_definitions:
             self._add_custom_filters(d)
+        if given is not None:
+            self.filters = {n: f for n, f in self.filters.items() if _names(n, given)}
         for f in self.filters.values():
             _bootstrap(f.field)
 

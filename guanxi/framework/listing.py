@@ -50,8 +50,17 @@ def _table_estimate(model):
     return row[0] if row and row[0] >= 0 else None
 
 
+def _whole_table(queryset):
+    """Whether the queryset selects what the model's default manager does (no user filter, no scope).
+
+    The table estimate counts every row, so it only stands for a list that is not narrowed by a filter
+    or by the user's access scope (a sales rep's unfiltered list is their own records).
+    """
+    return queryset.query.where == queryset.model._default_manager.all().query.where
+
+
 def count_rows(queryset, *, filtered):
-    """An exact count while it is cheap; beyond the limit an estimate (unfiltered, PostgreSQL) or “N+”.
+    """An exact count while it is cheap; beyond the limit an estimate (whole table, PostgreSQL) or “N+”.
 
     An exact count(*) over a million rows costs tens of milliseconds per request (ARCHITECTURE.md §9).
     """
@@ -59,8 +68,22 @@ def count_rows(queryset, *, filtered):
     n = queryset.order_by()[: limit + 1].count()
     if n <= limit:
         return Count(n, exact=True)
-    if not filtered:
+    if not filtered and _whole_table(queryset):
         estimate = _table_estimate(queryset.model)
         if estimate and estimate > limit:
             return Count(estimate, exact=False, estimated=True)
     return Count(limit, exact=False)
+
+
+def page_and_count(queryset, *, offset, limit, filtered):
+    """(rows, Count) of one page; the count query is skipped when the page itself shows the total.
+
+    A page with fewer than `limit` rows is the last one, so the total is offset + its rows (an empty
+    page past the end still needs the count: the total is then somewhere below the offset). Beyond
+    the exact-count limit count_rows answers “N+”, and so does this.
+    """
+    rows = list(queryset[offset : offset + limit])
+    total = offset + len(rows)
+    if len(rows) < limit and (rows or offset == 0) and total <= settings.GUANXI_EXACT_COUNT_LIMIT:
+        return rows, Count(total, exact=True)
+    return rows, count_rows(queryset, filtered=filtered)

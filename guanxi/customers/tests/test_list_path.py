@@ -1,0 +1,128 @@
+"""The API list's lean path (docs/performance.md): same answers, fewer statements.
+
+- the FilterSet builds only the filters a request names (custom-field definitions only for `cf_`);
+- a page with fewer rows than `limit` carries its own total, so no count query runs;
+- the table-size estimate is only shown for a list that nothing narrows, not even the user's scope.
+"""
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+
+from guanxi.core.models import CustomField
+from guanxi.customers.filtersets import ContactFilterSet
+from guanxi.customers.models import Contact
+
+from .factories import ContactFactory
+
+URL = "/api/v1/contacts"
+
+
+def run(api, **params):
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get(URL, **params)
+    assert response.status_code == 200, response.content
+    return response.json(), [q["sql"] for q in ctx.captured_queries]
+
+
+def counts(sqls):
+    return [s for s in sqls if "COUNT(" in s.upper()]
+
+
+@pytest.fixture
+def three(rep1):
+    return [ContactFactory(name=f"张三{i}", owner=rep1) for i in range(3)]
+
+
+def test_page_not_full_needs_no_count_query(api, three):
+    body, sqls = run(api, limit=25)
+    assert (body["count"], body["count_exact"], len(body["items"])) == (3, True, 3)
+    assert counts(sqls) == []
+
+
+def test_full_page_counts(api, three):
+    body, sqls = run(api, limit=2)
+    assert (body["count"], body["count_exact"], len(body["items"])) == (3, True, 2)
+    assert len(counts(sqls)) == 1
+
+
+def test_last_partial_page_total_is_offset_plus_rows(api, three):
+    body, sqls = run(api, limit=2, offset=2)
+    assert (body["count"], body["count_exact"], len(body["items"])) == (3, True, 1)
+    assert counts(sqls) == []
+
+
+def test_page_past_the_end_still_counts(api, three):
+    body, sqls = run(api, limit=2, offset=10)
+    assert (body["count"], body["count_exact"], body["items"]) == (3, True, [])
+    assert len(counts(sqls)) == 1
+
+
+def test_empty_result(api, three):
+    body, sqls = run(api, q="没有这个人")
+    assert (body["count"], body["count_exact"], body["items"]) == (0, True, [])
+    assert counts(sqls) == []
+
+
+def test_total_beyond_the_exact_limit_is_not_claimed_exact(api, three, settings):
+    settings.GUANXI_EXACT_COUNT_LIMIT = 2
+    body, _sqls = run(api, limit=25)
+    assert (body["count"], body["count_exact"], len(body["items"])) == (2, False, 3)
+
+
+def test_restricted_list_never_shows_the_table_estimate(api, client_for, users, settings):
+    """rep1 sees their own 4 of 12 contacts: "3+", not an estimate of the whole table (PostgreSQL)."""
+    settings.GUANXI_EXACT_COUNT_LIMIT = 3
+    for owner in ("rep1", "rep2", "manager"):
+        for i in range(4):
+            ContactFactory(name=f"{owner}{i}", owner=users[owner])
+    with connection.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{Contact._meta.db_table}"')  # the estimate is read from the statistics
+    body, sqls = run(api, limit=2)
+    assert (body["count"], body["count_exact"]) == (3, False)
+    assert not any("pg_class" in s for s in sqls)
+    # The UI list uses the same counting.
+    page = client_for("rep1").get("/contacts/")
+    assert str(page.context["count"]) == "3+"
+
+    from guanxi.core.models import ApiToken
+
+    _token, raw = ApiToken.issue(user=users["admin"], name="tests")
+    admin_body = client_for("admin").get(URL, {"limit": 2}, HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert admin_body["count_exact"] is False
+    if connection.vendor == "postgresql":
+        assert admin_body["count"] >= 12  # the superuser's list is the whole table: the estimate stands
+    else:
+        assert admin_body["count"] == 3
+
+
+def test_filterset_builds_only_the_named_filters(db):
+    CustomField.objects.create(record_type="customers.contact", name="grade", label_zh="等级", label_en="Grade",
+                               field_type="choice", choices=["A", "B"])
+    everything = ContactFilterSet(QueryDict("city=上海市"))
+    assert {"q", "city", "owner", "cf_grade"} <= set(everything.filters)
+
+    given = ContactFilterSet(QueryDict("city=上海市&limit=5"), only_given=True)
+    assert set(given.filters) == {"city"}
+    assert given.custom_definitions == []
+
+    with_cf = ContactFilterSet(QueryDict("cf_grade=A&created_after=2024-01-01"), only_given=True)
+    assert set(with_cf.filters) == {"cf_grade", "created_after"}
+    assert [d.name for d in with_cf.custom_definitions] == ["grade"]
+
+
+def test_api_custom_field_filter_and_bad_values(api, rep1):
+    CustomField.objects.create(record_type="customers.contact", name="grade", label_zh="等级", label_en="Grade",
+                               field_type="choice", choices=["A", "B"])
+    a = ContactFactory(name="甲", owner=rep1, custom={"grade": "A"})
+    ContactFactory(name="乙", owner=rep1, custom={"grade": "B"})
+    body, sqls = run(api, cf_grade="A")
+    assert [i["id"] for i in body["items"]] == [a.pk]
+    bad = api.get(URL, cf_grade="Z")
+    assert bad.status_code == 400 and "cf_grade" in bad.json()["errors"]
+    bad = api.get(URL, created_after="not-a-date")
+    assert bad.status_code == 400 and "created_after" in bad.json()["errors"]
+    # Without a cf_ parameter the definitions are not read at all.
+    _body, sqls = run(api, city="上海市")
+    assert not any("core_customfield" in s for s in sqls)
