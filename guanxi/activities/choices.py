@@ -1,10 +1,11 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InteractionKind(models.TextChoices):
     CALL = "call", _("Call")
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("interaction type", "Email")
     MEETING = "meeting", _("Meeting")
     VISIT = "visit", _("Visit")
     NOTE = "note", _("Note")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .choices import AuditOutcome
 
@@ -138,15 +139,15 @@ def audit_verify(chunk=2000):
             break
         for event in rows:
             if event.prev_hash != prev:
-                return VerifyResult(False, checked, "broken link: a row before it was removed, added or moved",
+                return VerifyResult(False, checked, _("broken link: a row before it was removed, added or moved"),
                                     event.pk)
             if event_hash(event, prev) != event.hash:
-                return VerifyResult(False, checked, "content does not match its hash: the row was edited",
+                return VerifyResult(False, checked, _("content does not match its hash: the row was edited"),
                                     event.pk)
             prev, last_id = event.hash, event.pk
             checked += 1
     head = AuditHead.objects.filter(pk=1).first()
     if head is not None and (head.last_hash != prev or head.last_id != last_id):
-        return VerifyResult(False, checked, "the chain does not end where the head says: newest rows removed, "
-                            "or rows added without the head", head.last_id)
+        return VerifyResult(False, checked, _("the chain does not end where the head says: newest rows removed, "
+                                              "or rows added without the head"), head.last_id)
     return VerifyResult(True, checked)

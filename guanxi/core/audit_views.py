@@ -42,8 +42,28 @@ DETAIL_LABELS = {
     "format": gettext_lazy("Format"),
     "filter": gettext_lazy("Filter"),
     "username": gettext_lazy("User name"),
+    "target": gettext_lazy("Shared with"),
+    "level": gettext_lazy("Access"),
+    "revealed": gettext_lazy("Personal data in clear"),
+    "via": gettext_lazy("Where"),
+    "kind": gettext_lazy("Kind"),
+    "change": gettext_lazy("Change"),
+    "permissions": gettext_lazy("Permissions"),
+    "prefix": gettext_lazy("Token prefix"),
+    "locked_out": gettext_lazy("Locked out"),
+    "record_type": gettext_lazy("Record type"),
+    "name": gettext_lazy("Name"),
+    "field_type": gettext_lazy("Type"),
 }
 BULK_OPERATIONS = {
+    "create": gettext_lazy("Create"),
+    "update": gettext_lazy("Update"),
+    "share": gettext_lazy("Share"),
+    "unshare": gettext_lazy("Stop sharing"),
+    "add": gettext_lazy("Add"),
+    "remove": gettext_lazy("Remove"),
+    "enable": gettext_lazy("Switch on"),
+    "disable": gettext_lazy("Switch off"),
     "assign_owner": gettext_lazy("Assign owner"),
     "add_tag": gettext_lazy("Add tag"),
     "remove_tag": gettext_lazy("Remove tag"),
@@ -157,8 +177,14 @@ def _auditor_only(request):
 
 
 def _detail_value(key, value):
-    if key == "operation":
+    if key in ("operation", "change"):
         return BULK_OPERATIONS.get(value, value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if key == "level" and isinstance(value, list):
+        from .choices import ShareLevel
+
+        return " → ".join(str(ShareLevel(v).label) if v in ShareLevel.values else "—" for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_detail_value(k, v)}" for k, v in value.items())
     if isinstance(value, list):

@@ -27,7 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from guanxi.core.audit import audit_verify
 from guanxi.core.choices import AuditAction, AuditOutcome
-from guanxi.core.models import ApiToken, AuditEvent
+from guanxi.core.models import ApiToken, AuditEvent, User
 from guanxi.customers.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -184,7 +184,7 @@ def enable_2fa(client, clock):
 @pytest.mark.django_db
 class TestTwoFactor:
     def test_enable_with_the_shown_secret(self, users, client_rep1, clock):
-        client_rep1.cookies["django_language"] = "en"
+        User.objects.filter(pk=users["rep1"].pk).update(language="en")  # the cookie loses to the saved language
         assert client_rep1.post(reverse("otp_setup")).status_code == 302
         page, secret = secret_on_page(client_rep1)
         assert "<svg" in page and 'id="otp-enable"' in page
@@ -209,6 +209,7 @@ class TestTwoFactor:
         assert 'id="otp-disable"' in client_rep1.get(reverse("profile")).content.decode()
 
     def test_login_needs_a_code_and_every_page_waits_for_it(self, users, client_rep1, clock):
+        User.objects.filter(pk=users["rep1"].pk).update(language="en")  # the cookie loses to the saved language
         secret = enable_2fa(client_rep1, clock)
         client = english_client()
         response = post_login(client)
@@ -248,6 +249,7 @@ class TestTwoFactor:
         assert response.status_code == 302 and response["Location"] == "/"
 
     def test_throttle_refuses_even_the_right_code_for_a_while(self, users, client_rep1, clock, settings):
+        User.objects.filter(pk=users["rep1"].pk).update(language="en")  # the cookie loses to the saved language
         settings.OTP_TOTP_THROTTLE_FACTOR = 60
         secret = enable_2fa(client_rep1, clock)
         client = english_client()
@@ -283,7 +285,7 @@ class TestTwoFactor:
         assert response.status_code == 302 and response["Location"].startswith(VERIFY)
 
     def test_disable_needs_a_current_code(self, users, client_rep1, clock):
-        client_rep1.cookies["django_language"] = "en"
+        User.objects.filter(pk=users["rep1"].pk).update(language="en")  # the cookie loses to the saved language
         secret = enable_2fa(client_rep1, clock)
         response = client_rep1.post(reverse("otp_disable"), {"code": totp(secret, clock.now - 600)})
         assert response.status_code == 422 and "two-factor login stays on" in response.content.decode()
@@ -392,6 +394,9 @@ def production_env(tmp_path, **overrides):
         "CSRF_TRUSTED_ORIGINS": "https://crm.example.com", "SECURE_COOKIES": "true",
         "SECURE_SSL_REDIRECT": "true", "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
         "GUANXI_VAR_DIR": str(tmp_path),
+        # Production sends real email (the deploy check refuses the demo's console backend).
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": "587", "EMAIL_USE_TLS": "true",
     }
     env.update(overrides)
     return env
@@ -407,7 +412,7 @@ def test_deploy_check_fails_on_demo_settings(tmp_path):
     result = run_settings_process(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                                   GUANXI_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
-    for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016", "mail.E001"):
         assert check in result.stderr
 
 
