@@ -34,3 +34,22 @@ class InteractionFactory(DjangoModelFactory):
     def participant_users(self, create, extracted, **kwargs):
         if create and extracted:
             self.participant_users.set(extracted)
+
+
+# -- tasks -------------------------------------------------------------------------------------
+
+TASK_DUE = datetime.datetime(2030, 3, 1, 1, 0, tzinfo=datetime.UTC)  # 09:00 in Shanghai, in the future
+
+
+class TaskFactory(DjangoModelFactory):
+    """An open task of rep1's, due in the future (a minute apart per row), without reminder or repetition."""
+
+    class Meta:
+        model = "activities.Task"
+
+    title = factory.Sequence(lambda n: f"回访客户 {n}")
+    description = factory.Faker("sentence", nb_words=6, locale="zh_CN")
+    due_at = factory.Sequence(lambda n: TASK_DUE + datetime.timedelta(minutes=n))
+    priority = "normal"
+    owner = factory.LazyFunction(default_owner)
+    created_by = factory.LazyAttribute(lambda o: o.owner)
