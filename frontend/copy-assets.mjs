@@ -15,6 +15,9 @@ const files = {
   "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
   "tom-select/dist/css/tom-select.bootstrap5.min.css": "tom-select/tom-select.bootstrap5.min.css",
   "tom-select/dist/js/tom-select.complete.min.js": "tom-select/tom-select.complete.min.js",
+  // The standard bundle (core, interaction, day grid, time grid, list, multi-month) injects its own CSS.
+  "fullcalendar/index.global.min.js": "fullcalendar/fullcalendar.min.js",
+  "@fullcalendar/core/locales/zh-cn.global.min.js": "fullcalendar/locales/zh-cn.min.js",
 };
 rmSync(out, { recursive: true, force: true });
 for (const [from, to] of Object.entries(files)) {

@@ -160,3 +160,30 @@ class Task(Record, OwnedMixin):
     @property
     def is_overdue(self):
         return self.status == TaskStatus.OPEN and self.due_at is not None and self.due_at < timezone.now()
+
+
+class CalendarFeedToken(models.Model):
+    """The secret in a user's personal iCalendar feed URL; only its SHA-256 is stored.
+
+    Calendar apps cannot log in, so the URL itself is the credential: it is shown once, can be revoked,
+    and a user has at most one active feed token (creating a new one revokes the old).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed token")
+        verbose_name_plural = _("calendar feed tokens")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=models.Q(revoked_at__isnull=True),
+                                    name="calendar_feed_one_active_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}…"

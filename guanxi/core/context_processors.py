@@ -15,6 +15,8 @@ def navigation(request):
     ]
     # Only the record types the role may see: an auditor's menu has no customer pages.
     visible = [(reverse(url), label, icon) for key, url, label, icon in records if allows(user, "view", key)]
+    if allows(user, "view", "activities.task") or allows(user, "view", "activities.interaction"):
+        visible.append((reverse("calendar:page"), _("Calendar"), "bi-calendar3"))
     items = [(reverse("home"), _("Home"), "bi-house"), *visible]
     if visible:
         items.append((reverse("trash"), _("Recycle bin"), "bi-trash3"))
