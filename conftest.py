@@ -6,8 +6,9 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-# Real SMTP and IMAP servers for the email tests (smtp_server, smtp_mailer, imap_server, imap_account).
-pytest_plugins = ["guanxi.framework.testing.mailservers"]
+# Real SMTP and IMAP servers for the email tests (smtp_server, smtp_mailer, imap_server, imap_account);
+# real background-job workers (db_job_workers, redis_job_workers).
+pytest_plugins = ["guanxi.framework.testing.mailservers", "guanxi.framework.testing.workers"]
 
 
 @pytest.fixture

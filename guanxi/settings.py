@@ -162,11 +162,50 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-    }
+# Background jobs (django.tasks). TASKS_BACKEND=db (the default: a queue table in the database, no
+# other service) or redis (Redis streams, for production and several workers), or a backend class path.
+# `guanxi worker` runs the worker of whichever is configured; `guanxi scheduler` enqueues periodic jobs.
+TASK_BACKEND_ALIASES = {
+    "db": "django_tasks_db.DatabaseBackend",
+    "redis": "django_tasks_redis.RedisTaskBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
 }
+TASKS_BACKEND = TASK_BACKEND_ALIASES.get(env("TASKS_BACKEND", "db"), env("TASKS_BACKEND", "db"))
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")  # the database number is part of the URL
+# Every Redis key Guanxi writes starts with this, so several sites (or test runs) can share one server.
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", "guanxi")
+# A job still RUNNING this long after it started is taken to have lost its worker (killed, machine gone)
+# and is run again by another worker; it must be longer than the longest job. After TASKS_MAX_ATTEMPTS
+# starts the job is marked failed instead, so a job that kills its worker cannot loop forever.
+TASKS_CLAIM_TIMEOUT = env("TASKS_CLAIM_TIMEOUT", 300, int)
+TASKS_MAX_ATTEMPTS = env("TASKS_MAX_ATTEMPTS", 5, int)
+# How often a worker looks for such jobs, and how long finished jobs are kept for the Jobs page.
+TASKS_CLAIM_INTERVAL = env("TASKS_CLAIM_INTERVAL", 60, float)
+TASKS_RESULT_DAYS = env("TASKS_RESULT_DAYS", 14, int)
+# A second `guanxi scheduler` stands by and checks this often (seconds) whether it should take over.
+SCHEDULER_STANDBY_POLL = env("SCHEDULER_STANDBY_POLL", 5, float)
+# Extra modules declaring periodic jobs, beyond every app's tasks.py / periodic.py.
+GUANXI_PERIODIC_MODULES = env("GUANXI_PERIODIC_MODULES", [], list)
+
+
+def redis_tasks_options(url, prefix):
+    """django-tasks-redis options (a function, so that the job tests build the same for their own prefix)."""
+    return {
+        "REDIS_URL": url,
+        "REDIS_KEY_PREFIX": f"{prefix}:tasks",
+        "REDIS_CONSUMER_GROUP": "guanxi-workers",
+        "REDIS_CLAIM_TIMEOUT": TASKS_CLAIM_TIMEOUT,
+        "REDIS_MAX_DELIVERIES": TASKS_MAX_ATTEMPTS,
+        "REDIS_BLOCK_TIMEOUT": env("TASKS_REDIS_BLOCK_MS", 5000, int),
+        "REDIS_RESULT_TTL": TASKS_RESULT_DAYS * 86400 * 2,  # a queued job outlives the finished ones
+        "REDIS_COMPLETED_TASK_TTL": TASKS_RESULT_DAYS * 86400,
+    }
+
+
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}  # one queue, "default": every worker serves it
+if TASKS_BACKEND == TASK_BACKEND_ALIASES["redis"]:
+    INSTALLED_APPS.append("django_tasks_redis")  # its worker command and translations
+    TASKS["default"]["OPTIONS"] = redis_tasks_options(REDIS_URL, REDIS_KEY_PREFIX)
 
 # Email out (Django 6.1 mailers). The demo prints emails to the console; production sets
 # EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.

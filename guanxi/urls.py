@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("guanxi.core.urls")),
     path("", include("guanxi.core.audit_urls")),
     path("", include("guanxi.core.org_urls")),
+    path("", include("guanxi.core.job_urls")),
 ]
