@@ -32,7 +32,9 @@ COLORS = {
     "task": "#0d6efd", "overdue": "#dc3545", "done": "#6c757d",
     InteractionKind.MEETING: "#198754", InteractionKind.VISIT: "#6f42c1", InteractionKind.CALL: "#fd7e14",
 }
-ICONS = {InteractionKind.MEETING: "👥", InteractionKind.VISIT: "🚗", InteractionKind.CALL: "📞"}
+# Bootstrap icon classes the page puts before each title (emoji are missing from many desktop fonts).
+ICONS = {"task": "bi-alarm", "done": "bi-check2-circle", InteractionKind.MEETING: "bi-people",
+         InteractionKind.VISIT: "bi-geo-alt", InteractionKind.CALL: "bi-telephone"}
 FEED_CACHE_SECONDS = 300
 
 
@@ -84,15 +86,15 @@ def _event(item, *, user, editable, team):
     obj, now = item.obj, timezone.now()
     if item.kind == "task":
         done = obj.status == TaskStatus.DONE
-        title = f"{'✓' if done else '⏰'} {obj.title}"
+        title, icon = obj.title, ICONS["done" if done else "task"]
         color = COLORS["done"] if done else COLORS["overdue"] if obj.due_at < now else COLORS["task"]
-        end = item.start + TASK_LENGTH
+        end = None  # a due time, not a length: the calendar shows the time alone
         move = reverse("calendar:move", args=["task", obj.pk])
         editable = editable and not done
     else:
         about = obj.account.name if obj.account_id else obj.contact.name if obj.contact_id else ""
         subject = obj.subject or obj.get_kind_display()
-        title = f"{ICONS.get(obj.kind, '')} {subject} · {about}" if about else f"{ICONS.get(obj.kind, '')} {subject}"
+        title, icon = (f"{subject} · {about}" if about else subject), ICONS.get(obj.kind, "")
         color = COLORS.get(obj.kind, COLORS["task"])
         end = interaction_end(obj) if obj.duration_minutes else None
         move = reverse("calendar:move", args=["interaction", obj.pk])
@@ -101,7 +103,8 @@ def _event(item, *, user, editable, team):
     event = {
         "id": item.key, "title": title, "start": _wall(item.start), "url": obj.get_absolute_url(),
         "color": color, "editable": editable, "durationEditable": editable and item.kind == "interaction",
-        "extendedProps": {"kind": item.kind, "version": obj.version, "moveUrl": move},
+        "extendedProps": {"kind": item.kind, "version": obj.version, "moveUrl": move, "icon": icon,
+                          "done": item.kind == "task" and obj.status == TaskStatus.DONE},
     }
     if end is not None:
         event["end"] = _wall(end)

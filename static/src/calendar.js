@@ -72,6 +72,7 @@
     height: small ? "auto" : "100%",
     nowIndicator: true,
     allDaySlot: false,
+    defaultTimedEventDuration: "00:30:00",
     scrollTime: "08:00:00",
     snapDuration: "00:15:00",
     eventTimeFormat: {hour: "2-digit", minute: "2-digit", hour12: false},
@@ -93,6 +94,15 @@
     eventDidMount: function (info) {
       info.el.setAttribute("data-event-id", info.event.id);
       info.el.title = info.event.title;
+      var title = info.el.querySelector(".fc-event-title, .fc-list-event-title a");
+      var icon = info.event.extendedProps.icon;
+      if (title && /^bi-[a-z0-9-]+$/.test(icon || "")) {
+        var i = document.createElement("i");
+        i.className = "bi " + icon + " me-1";
+        i.setAttribute("aria-hidden", "true");
+        title.prepend(i);
+      }
+      if (info.event.extendedProps.done && title) title.classList.add("text-decoration-line-through");
     }
   });
   calendar.render();
