@@ -6,6 +6,7 @@ from .records import INTERACTION, TASK
 
 app_name = "activities"
 urlpatterns = [
+    path("", include("guanxi.activities.timeline_urls")),
     path("interactions/", include(record_urls(INTERACTION))),
     path("tasks/", include(record_urls(TASK))),
 ]

@@ -3,8 +3,6 @@
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from guanxi.framework.views import timeline_for
-
 from .models import Account, AccountContact, AccountRelation, Contact
 
 
@@ -54,11 +52,6 @@ def account_360(account, request):
     root = account.group_root()
     group_ids = [root.pk, *root.descendant_ids()]
     group = visible.filter(pk__in=group_ids)
-    contact_ids = list(memberships.values_list("contact_id", flat=True)[:500])
-    relation_ids = list(
-        AccountRelation.objects.restrict(user, "view").filter(Q(from_account=account) | Q(to_account=account))
-        .values_list("pk", flat=True)[:500]
-    )
     return {
         "memberships": memberships[:100],
         "contact_count": memberships.count(),
@@ -71,10 +64,8 @@ def account_360(account, request):
         "relations": AccountRelation.objects.restrict(user, "view")
         .filter(Q(from_account=account) | Q(to_account=account))
         .select_related("from_account", "to_account")[:100],
-        "timeline": timeline_for(
-            [("customers.account", [account.pk]), ("customers.contact", contact_ids),
-             ("customers.accountrelation", relation_ids)]
-        ),
+        # The unified timeline (its contacts' and relations' items too), follow-up figures and quick log.
+        **_activity_panel(account, request),
     }
 
 
@@ -82,7 +73,14 @@ def contact_detail(contact, request):
     visible = Account.objects.restrict(request.user, "view")
     return {
         "memberships": contact.memberships.filter(account__in=visible).select_related("account"),
+        **_activity_panel(contact, request),
     }
+
+
+def _activity_panel(record, request):
+    from guanxi.activities.timeline_views import activity_panel
+
+    return activity_panel(record, request)
 
 
 def home_summary(user):
