@@ -24,7 +24,7 @@ from .choices import TaskStatus
 
 PAST = datetime.timedelta(days=90)
 FUTURE = datetime.timedelta(days=365)
-REFRESH = datetime.timedelta(hours=1)
+REFRESH = datetime.timedelta(hours=1)  # how often calendar apps should poll
 MAX_ITEMS = 5000
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -116,7 +116,7 @@ def feed_calendar(user, *, host, absolute, now=None):
     product = _("Guanxi CRM")
     cal.add("x-wr-calname", f"{product} · {user}")
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", "PT1H")  # Outlook's name for the same hint (an X- property is plain text)
     for item in items:
         if item.kind == "task":
             cal.add_component(_task_event(item.obj, host, absolute))

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -233,8 +234,8 @@ def feed(request, token):
         response.headers["Cache-Control"] = "no-store"
         return response
     with translation.override(user.language or "en"), timezone.override(_user_zone(user)):
-        body = feed_calendar(user, host=request.get_host().split(":")[0] or "guanxi",
-                             absolute=request.build_absolute_uri)
+        domain, _port = split_domain_port(request.get_host())
+        body = feed_calendar(user, host=domain or "guanxi", absolute=request.build_absolute_uri)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {
         # Private: the feed is one person's. Short max-age so that a revoke or a lost access shows soon;

@@ -337,6 +337,8 @@ def test_feed_parses_and_holds_only_the_users_items(world, client_rep1, client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
     events = parse(response.content)
+    cal = icalendar.Calendar.from_ical(response.content)
+    assert str(cal["X-PUBLISHED-TTL"]) == "PT1H" and cal.decoded("REFRESH-INTERVAL") == datetime.timedelta(hours=1)
     host = "testserver"
     expected = {f"task-{world[n].pk}@{host}" for n in ("t1", "t1_later")} | {
         f"interaction-{world[n].pk}@{host}" for n in ("i1", "i3", "i_overlap", "i_before")}
