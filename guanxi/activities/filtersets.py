@@ -11,7 +11,8 @@ from .models import Interaction, Task
 
 
 class InteractionFilterSet(RecordFilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices, label=_("Type"))
+    # distinct=False: a plain IN needs no DISTINCT, and PostgreSQL refuses FOR UPDATE (bulk actions) with one.
+    kind = django_filters.MultipleChoiceFilter(choices=InteractionKind.choices, label=_("Type"), distinct=False)
     account = django_filters.NumberFilter(field_name="account_id", label=_("Company ID"), min_value=1,
                                           max_value=MAX_ID)
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
