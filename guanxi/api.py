@@ -17,3 +17,5 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", customers_router)
 api.add_router("", activities_router)
+api.add_router("/tasks", "guanxi.activities.task_api.router")
+api.add_router("/notifications", "guanxi.core.notification_api.router")

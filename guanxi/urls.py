@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("guanxi.activities.urls")),
     path("", include("guanxi.activities.calendar_urls")),
     path("", include("guanxi.core.urls")),
+    path("", include("guanxi.core.notification_urls")),
     path("", include("guanxi.core.audit_urls")),
     path("", include("guanxi.core.org_urls")),
     path("", include("guanxi.core.job_urls")),

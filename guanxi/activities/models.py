@@ -157,6 +157,22 @@ class Task(Record, OwnedMixin):
     def get_absolute_url(self):
         return reverse("activities:task_detail", args=[self.pk])
 
+    def clean(self):
+        super().clean()
+        # A reminder is for doing the task on time (guanxi.activities.task_services explains the choices).
+        if self.remind_at and self.due_at and self.remind_at > self.due_at:
+            raise ValidationError({"remind_at": _("The reminder must not be later than the due time.")})
+
+    def save(self, *args, **kwargs):
+        # `reminded_at` is the reminder job's claim: a plain save never writes it (a form read before the
+        # claim must not undo it), and moving the reminder clears it so that the new time fires once.
+        if not self._state.adding and self.pk and kwargs.get("update_fields") is None:
+            if type(self).all_objects.filter(pk=self.pk).exclude(remind_at=self.remind_at).update(reminded_at=None):
+                self.reminded_at = None
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "reminded_at"]
+        super().save(*args, **kwargs)
+
     @property
     def is_overdue(self):
         return self.status == TaskStatus.OPEN and self.due_at is not None and self.due_at < timezone.now()

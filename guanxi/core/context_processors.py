@@ -12,6 +12,8 @@ def navigation(request):
         ("customers.account", "customers:account_list", _("Companies"), "bi-building"),
         ("customers.contact", "customers:contact_list", _("Contacts"), "bi-person-vcard"),
         ("customers.accountrelation", "customers:accountrelation_list", _("Relations"), "bi-diagram-3"),
+        ("activities.interaction", "activities:interaction_list", _("Activities"), "bi-chat-left-text"),
+        ("activities.task", "activities:task_mine", _("Tasks"), "bi-check2-square"),
     ]
     # Only the record types the role may see: an auditor's menu has no customer pages.
     visible = [(reverse(url), label, icon) for key, url, label, icon in records if allows(user, "view", key)]

@@ -48,7 +48,7 @@ class TaskFactory(DjangoModelFactory):
         model = "activities.Task"
 
     title = factory.Sequence(lambda n: f"回访客户 {n}")
-    description = factory.Faker("sentence", nb_words=6, locale="zh_CN")
+    description = factory.Sequence(lambda n: f"第 {n} 项任务")
     due_at = factory.Sequence(lambda n: TASK_DUE + datetime.timedelta(minutes=n))
     priority = "normal"
     owner = factory.LazyFunction(default_owner)
