@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.tasks import TaskResultStatus
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from . import jobs
@@ -17,10 +18,10 @@ from .scheduler import periodic_jobs
 def jobs_page(request):
     overview = jobs.jobs_overview()
     sections = [
-        (TaskResultStatus.FAILED, _("Failed"), "failed"),
-        (TaskResultStatus.RUNNING, _("Running"), "running"),
-        (TaskResultStatus.READY, _("Queued"), "queued"),
-        (TaskResultStatus.SUCCESSFUL, _("Recent successes"), "successful"),
+        (TaskResultStatus.FAILED, pgettext("background job status", "Failed"), "failed"),
+        (TaskResultStatus.RUNNING, pgettext("background job status", "Running"), "running"),
+        (TaskResultStatus.READY, pgettext("background job status", "Queued"), "queued"),
+        (TaskResultStatus.SUCCESSFUL, pgettext("background job status", "Recent successes"), "successful"),
     ]
     return render(request, "core/jobs.html", {
         "overview": overview,

@@ -269,6 +269,7 @@ def db_job_workers(transactional_db, tmp_path, settings):
         yield procs
     finally:
         procs.stop_all()
+        Path(f"{connection.settings_dict['NAME']}.scheduler.lock").unlink(missing_ok=True)  # a scheduler's
 
 
 @pytest.fixture
