@@ -35,6 +35,7 @@ from django.utils.module_loading import module_has_submodule
 log = logging.getLogger(__name__)
 LOCK_TTL = 30  # seconds a Redis lock outlives a scheduler that stopped refreshing it
 LOCK_REFRESH = 5
+MISFIRE_GRACE = 30  # seconds
 _state = {"lost_lock": False}
 
 
@@ -221,11 +222,12 @@ def run_scheduler(*, write=print, standby_poll=None):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
     modules = load_periodic_modules()
-    # crontask registers `task.enqueue`; run it through enqueue_periodic for connection hygiene.
+    # crontask registers `task.enqueue`; run it through enqueue_periodic for connection hygiene. A run the
+    # scheduler was late for (busy machine) still happens within a grace time, and once when several were.
     for job in scheduler.get_jobs():
         task = _job_task(job)
         if task is not None and job.func is not enqueue_periodic:
-            job.modify(func=enqueue_periodic, args=(task,))
+            job.modify(func=enqueue_periodic, args=(task,), misfire_grace_time=MISFIRE_GRACE, coalesce=True)
     lock = scheduler_lock()
     standby_poll = standby_poll or settings.SCHEDULER_STANDBY_POLL
     _state["lost_lock"] = False

@@ -170,11 +170,19 @@ def run_queued_jobs():
     call_command("worker", batch=True, interval=0, verbosity=0)
 
 
-def test_jobs_page_is_for_administrators_only(db_backend, users, client_for):
+def test_jobs_page_is_for_administrators_only(db_backend, users, client_for, client):
     url = reverse("jobs")
     for name in ("rep1", "manager", "auditor"):
         assert client_for(name).get(url).status_code == 404
-    assert client_for("admin").get(url).status_code == 200
+    assert client.get(url).status_code == 302  # to the login page
+    page = client_for("admin").get(url)
+    assert page.status_code == 200 and 'id="jobs-counts"' in page.content.decode()
+    assert f'href="{url}"' in page.content.decode()  # the menu entry
+
+
+def test_jobs_page_says_when_the_backend_keeps_no_jobs(users, client_for):
+    page = client_for("admin").get(reverse("jobs")).content.decode()  # the tests' immediate backend
+    assert 'id="jobs-not-inspectable"' in page and 'id="jobs-periodic"' in page
 
 
 def test_jobs_page_lists_failed_jobs_with_their_error_and_retries_them(db_backend, users, client_for, tmp_path):
