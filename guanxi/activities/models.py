@@ -54,7 +54,7 @@ class Interaction(Record, OwnedMixin):
 
     access_parents_any = ("account", "contact")
     # Email addresses and message text of customers are personal data too.
-    sensitive_fields = {"email_from": "email"}
+    sensitive_fields = {"email_from": "email", "email_to": "email"}
 
     class Meta:
         verbose_name = _("interaction")

@@ -28,6 +28,8 @@ def mask_phone(value):
 
 
 def mask_email(value):
+    if value and "," in value:  # a list of addresses (an email's recipients): each one masked
+        return ", ".join(mask_email(part.strip()) for part in value.split(",") if part.strip())
     if not value or "@" not in value:
         return mask_text(value)
     local, _at, domain = value.partition("@")

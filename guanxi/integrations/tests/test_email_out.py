@@ -286,3 +286,12 @@ def test_template_pages_are_404_for_non_administrators(client_rep1, templates):
     assert client_rep1.get(reverse("integrations:email_template_add")).status_code == 404
     assert client_rep1.post(reverse("integrations:email_template_delete", args=[zh.pk])).status_code == 404
     assert EmailTemplate.objects.count() == 2 and not AuditEvent.objects.filter(action="settings_change").exists()
+
+
+def test_the_address_an_email_went_to_is_masked_like_the_contacts_own(api, rep1, customer, smtp_mailer):
+    _account, contact = customer
+    email = email_send(actor=rep1, contact=contact, subject="地址打码", body="正文")
+    body = api.get(f"/api/v1/interactions/{email.pk}").json()
+    assert body["email_to"] == "w***@example.cn" and "wang.wei" not in str(body)
+    audit = AuditEvent.objects.get(record_type="activities.interaction", record_id=email.pk, action="create")
+    assert "wang.wei@example.cn" not in str(audit.data) and "w***@example.cn" in str(audit.data)
