@@ -295,3 +295,11 @@ def test_the_address_an_email_went_to_is_masked_like_the_contacts_own(api, rep1,
     assert body["email_to"] == "w***@example.cn" and "wang.wei" not in str(body)
     audit = AuditEvent.objects.get(record_type="activities.interaction", record_id=email.pk, action="create")
     assert "wang.wei@example.cn" not in str(audit.data) and "w***@example.cn" in str(audit.data)
+
+
+def test_the_user_menu_links_mailboxes_for_everyone_and_templates_for_administrators(client_rep1, client_for):
+    mailboxes, templates = reverse("integrations:mailbox_list"), reverse("integrations:email_template_list")
+    html = client_rep1.get("/").content.decode()
+    assert f'href="{mailboxes}"' in html and f'href="{templates}"' not in html
+    html = client_for("admin").get("/").content.decode()
+    assert f'href="{mailboxes}"' in html and f'href="{templates}"' in html
