@@ -30,9 +30,10 @@ from django.utils.translation import gettext as _
 
 from guanxi.activities.choices import Direction, InteractionKind
 from guanxi.activities.models import Attachment, Interaction
-from guanxi.customers.models import Account, AccountContact, Contact
+from guanxi.customers.models import Contact
 
 from .crypto import PasswordUnreadable
+from .email_out import email_default_account
 from .email_parse import parse_email
 from .models import Mailbox
 
@@ -86,18 +87,6 @@ def match_contacts(mailbox, parsed, direction):
     found = list(_visible_contacts(mailbox).filter(email__in=order).order_by("pk"))
     rank = {a: i for i, a in enumerate(order)}
     return sorted(found, key=lambda c: (rank.get(c.email, len(order)), c.pk))
-
-
-def _account_for(mailbox, contact):
-    """The contact's primary company, else its only company; only one the mailbox owner may see."""
-    memberships = list(
-        AccountContact.objects.filter(contact=contact, account__deleted_at__isnull=True)
-        .order_by("-is_primary", "id").values_list("account_id", "is_primary")[:2]
-    )
-    if not memberships or (len(memberships) > 1 and not memberships[0][1]):
-        return None
-    accounts = Account.objects.restrict(mailbox.owner, "view") if mailbox.owner_id else Account.objects.all()
-    return accounts.filter(pk=memberships[0][0]).first()
 
 
 def thread_key_for(parsed):
@@ -156,7 +145,7 @@ def email_import(*, mailbox, raw):
         with transaction.atomic():
             interaction = interaction_log(
                 actor=None, owner=mailbox.owner, kind=InteractionKind.EMAIL, contact=contact,
-                account=_account_for(mailbox, contact), participant_contacts=contacts[1:],
+                account=email_default_account(actor=mailbox.owner, contact=contact), participant_contacts=contacts[1:],
                 occurred_at=min(parsed.date, timezone.now()) if parsed.date else timezone.now(),
                 direction=direction, subject=parsed.subject[:300], content=_content(parsed, skipped),
                 message_id=parsed.message_id, in_reply_to=parsed.in_reply_to, thread_key=thread_key_for(parsed),

@@ -43,15 +43,16 @@ def email_recipients(*, actor, contact=None, account=None):
 
 
 def email_default_account(*, actor, contact):
-    """The company an email to `contact` is filed under: the contact's primary company, else its only
-    one, and only a company the actor may see."""
+    """The company an email with `contact` is filed under: the contact's primary company, else its only
+    one, and only a company the actor may see (`actor=None`: a shared mailbox's sync, any company)."""
     memberships = list(
         AccountContact.objects.filter(contact=contact, account__deleted_at__isnull=True)
         .order_by("-is_primary", "id").values_list("account_id", "is_primary")[:2]
     )
     if not memberships or (len(memberships) > 1 and not memberships[0][1]):
         return None
-    return Account.objects.restrict(actor, "view").filter(pk=memberships[0][0]).first()
+    accounts = Account.objects.all() if actor is None else Account.objects.restrict(actor, "view")
+    return accounts.filter(pk=memberships[0][0]).first()
 
 
 def email_reply_source(*, actor, pk):
@@ -110,10 +111,8 @@ def email_send(*, actor, contact, subject, body, account=None, reply_to=None):
             raise ValidationError({"recipient": _("This person is not a contact of the company.")})
     else:
         account = email_default_account(actor=actor, contact=contact)
-    if reply_to is not None and not isinstance(reply_to, Interaction):
-        reply_to = email_reply_source(actor=actor, pk=reply_to)
-    elif reply_to is not None:
-        reply_to = email_reply_source(actor=actor, pk=reply_to.pk)
+    if reply_to is not None:
+        reply_to = email_reply_source(actor=actor, pk=getattr(reply_to, "pk", reply_to))
     address = (contact.email or "").strip().lower()
     if not address:
         raise ValidationError({"recipient": _("This contact has no email address.")})
