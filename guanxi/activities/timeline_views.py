@@ -33,8 +33,12 @@ class TimelineFilterForm(forms.Form):
     until = forms.DateField(required=False, label=gettext_lazy("Until"))
     cursor = forms.CharField(required=False, max_length=64)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and hasattr(data, "getlist"):
+            # The filter form's "All types" option sends kind=""; it means no type filter.
+            data = data.copy()
+            data.setlist("kind", [k for k in data.getlist("kind") if k])
+        super().__init__(data, *args, **kwargs)
         self.fields["kind"].choices = timeline.kind_choices()
         self.fields["person"].queryset = get_user_model().objects.order_by("-is_active", "username")
 
