@@ -77,6 +77,7 @@ TASK = register(
         detail_fields=["title", "due_at", "priority", "status", "completed_at", "owner", "remind_at", "recurrence",
                        "account", "contact", "description"],
         bulk_actions=("assign_owner", "delete"),
+        detail_template="activities/tasks_detail.html",
         icon="bi-check2-square",
     )
 )

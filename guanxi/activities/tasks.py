@@ -1,13 +1,15 @@
 """Background jobs for activities: thin wrappers that load ids and call services (safe to run twice)."""
 
+from crontask import cron
 from django.tasks import task
 
 from . import task_services
 
 
+@cron("* * * * *")
 @task
 def reminders_dispatch():
-    """Periodic: enqueue a delivery for every due, undelivered reminder."""
+    """Every minute: enqueue a delivery for every due, undelivered reminder."""
     return task_services.reminders_dispatch()
 
 

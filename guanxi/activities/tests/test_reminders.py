@@ -359,3 +359,168 @@ def test_notifications_api(api, rep1, users):
     assert api.get("/api/v1/notifications").json()["unread"] == 0
     assert Notification.objects.get(pk=theirs.pk).read_at is None
     assert api.get("/api/v1/notifications", limit=0).status_code == 422
+
+
+def test_the_dispatcher_is_a_periodic_job_every_minute():
+    from guanxi.core.scheduler import periodic_jobs
+
+    assert dict(periodic_jobs())["guanxi.activities.tasks.reminders_dispatch"] == "* * * * *"
+
+
+# -- acceptance: real workers, a real SMTP server, workers killed mid-run ----------------------------
+
+# Loaded by the worker processes (PYTHONPATH): once Django is set up it wraps two functions so that a test
+# can stop a worker at an exact point, inside the delivery transaction or just before the SMTP send, and
+# SIGKILL it there. Nothing of this is in the product code.
+PAUSE_HOOK = '''
+import os
+import time
+
+PAUSE_DIR = os.environ.get("GUANXI_TEST_PAUSE_DIR")
+
+
+def _pause(point):
+    if os.path.exists(os.path.join(PAUSE_DIR, "pause-" + point)):
+        open(os.path.join(PAUSE_DIR, "paused-%s-%d" % (point, os.getpid())), "w").close()
+        while True:
+            time.sleep(1)
+
+
+def _install():
+    from django.core.mail.backends import smtp
+
+    import guanxi.core.notifications as notifications
+
+    create = notifications.notification_create
+
+    def notification_create(**kwargs):
+        result = create(**kwargs)
+        _pause("deliver")  # the reminder is claimed and notified, the transaction not committed
+        return result
+
+    notifications.notification_create = notification_create
+    send = smtp.EmailBackend.send_messages
+
+    def send_messages(self, messages):
+        _pause("smtp")  # the outbox row is claimed, nothing sent yet
+        return send(self, messages)
+
+    smtp.EmailBackend.send_messages = send_messages
+
+
+if PAUSE_DIR:
+    from django.apps import registry
+
+    _populate = registry.Apps.populate
+
+    def populate(self, installed_apps=None):
+        _populate(self, installed_apps)
+        if self.ready and not getattr(self, "_guanxi_pause_hooks", False):
+            self._guanxi_pause_hooks = True
+            _install()
+
+    registry.Apps.populate = populate
+'''
+
+
+def _paused(pause_dir, point):
+    return [int(p.name.rsplit("-", 1)[1]) for p in pause_dir.glob(f"paused-{point}-*")]
+
+
+def _idle(procs):
+    """No job waiting or running (a killed worker's job has been taken back and finished)."""
+    from django.tasks import TaskResultStatus
+
+    from guanxi.core.jobs import jobs_overview
+
+    counts = jobs_overview(limit=1).counts
+    return counts[TaskResultStatus.READY] == 0 and counts[TaskResultStatus.RUNNING] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["db", "redis"])
+def test_reminder_delivered_exactly_once_by_two_workers_with_workers_killed_mid_run(
+        request, kind, users, smtp_server, tmp_path):
+    """Two `guanxi worker` processes; the scheduler's ticks are enqueued by the test. The worker delivering
+    the reminder is SIGKILLed inside the delivery transaction and restarted; the worker sending the email is
+    SIGKILLed just before the SMTP conversation and restarted. The killed workers' jobs run again (the
+    database queue: at once when a worker restarts with its id; Redis: reclaimed by the other worker). The
+    assignee gets one notification and the SMTP server one message, in the assignee's language."""
+    import time
+
+    from django.tasks import TaskResultStatus, task_backends
+
+    from guanxi.activities.tasks import reminder_deliver as deliver_job
+    from guanxi.activities.tasks import reminders_dispatch as dispatch_job
+    from guanxi.framework.testing.workers import CLAIM_TIMEOUT
+
+    procs = request.getfixturevalue(f"{kind}_job_workers")
+    rep1 = users["rep1"]
+    type(rep1).objects.filter(pk=rep1.pk).update(language="en", timezone="Asia/Shanghai")
+    hook_dir, pause_dir = tmp_path / "hook", tmp_path / "pause"
+    hook_dir.mkdir()
+    pause_dir.mkdir()
+    (hook_dir / "sitecustomize.py").write_text(PAUSE_HOOK)
+    env = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": smtp_server.host,
+           "EMAIL_PORT": smtp_server.port, "EMAIL_TIMEOUT": 10, "PYTHONPATH": hook_dir,
+           "GUANXI_TEST_PAUSE_DIR": pause_dir}
+    now = timezone_now()
+    task = TaskFactory(owner=rep1, title="Call Mr. Wang about the renewal", due_at=now + 60 * MINUTE,
+                       remind_at=now - MINUTE)
+    (pause_dir / "pause-deliver").touch()
+    (pause_dir / "pause-smtp").touch()
+    worker_ids = {}
+    for name in ("reminders-1", "reminders-2"):
+        worker_ids.update({p.pid: name for p in procs.start(worker_id=name, **env)})
+    procs.wait_ready(procs.procs)
+
+    def kill_and_restart(pid):
+        procs.kill(pid)
+        name = worker_ids[pid]
+        worker_ids.update({p.pid: name for p in procs.start(worker_id=name, **env)})
+
+    def result(job):
+        return task_backends["default"].get_result(job.id)
+
+    # Tick 1: a worker claims the reminder and is killed before its transaction commits.
+    dispatch_job.enqueue()
+    paused = procs.wait_until(lambda: _paused(pause_dir, "deliver"), message="a worker inside the delivery")
+    assert Task.objects.get(pk=task.pk).reminded_at is None  # the claim is not committed
+    (pause_dir / "pause-deliver").unlink()
+    kill_and_restart(paused[0])
+    assert Task.objects.get(pk=task.pk).reminded_at is None and not Notification.objects.exists()
+
+    # Its job runs again and delivers; the email job is then killed just before the SMTP conversation.
+    sender = procs.wait_until(lambda: _paused(pause_dir, "smtp"), timeout=60,
+                              message="a worker about to send the email")
+    assert Notification.objects.filter(user=rep1).count() == 1
+    assert Task.objects.get(pk=task.pk).reminded_at is not None
+    (pause_dir / "pause-smtp").unlink()
+    kill_and_restart(sender[0])
+
+    procs.wait_until(lambda: smtp_server.messages, timeout=60, message="the email at the SMTP server")
+    # Tick 2 and a duplicate delivery job (as two overlapping ticks would enqueue): nothing more happens.
+    tick = dispatch_job.enqueue()
+    duplicate = deliver_job.enqueue(task.pk, task.remind_at.isoformat())
+    procs.wait_until(lambda: result(tick).status == TaskResultStatus.SUCCESSFUL
+                     and result(duplicate).status == TaskResultStatus.SUCCESSFUL, message="tick 2")
+    assert result(tick).return_value == 0 and result(duplicate).return_value is None
+    procs.wait_until(lambda: _idle(procs), message="every job to finish")
+    time.sleep(CLAIM_TIMEOUT * 2)  # room for a late duplicate to show up
+
+    assert len(smtp_server.messages) == 1
+    notification = Notification.objects.get()
+    assert notification.user == rep1 and notification.dedupe_key == reminder_key(task.pk, task.remind_at)
+    email = OutboundEmail.objects.get()
+    assert email.status == "sent" and email.dedupe_key == notification.dedupe_key and email.attempts == 1
+    received = smtp_server.messages[0]
+    message = received.message
+    assert message["Subject"] == "Reminder: Call Mr. Wang about the renewal" == notification.title
+    assert message["Message-ID"] == email.message_id and received.rcpt_tos == [rep1.email]
+    assert task.get_absolute_url() in message.get_body().get_content()
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

@@ -526,3 +526,23 @@ def test_navigation_has_tasks_and_activities(client_rep1, client_for):
     # The auditor has no task or interaction grants: no entries.
     html = client_for("auditor").get(reverse("home")).content.decode()
     assert reverse("activities:task_mine") not in html
+
+
+def test_task_detail_has_the_status_button_only_for_those_who_may_change_it(client_rep1, client_for, users):
+    from guanxi.core.models import RecordShare
+
+    task = TaskFactory()
+    complete_url = reverse("activities:task_complete", args=[task.pk])
+    page = client_rep1.get(task.get_absolute_url()).content.decode()
+    assert 'id="task-status"' in page and complete_url in page
+    # Shared with rep2 for reading: rep2 sees the task, without the button, and cannot complete it.
+    RecordShare.objects.create(record_type="activities.task", record_id=task.pk, user=users["rep2"], level="read")
+    rep2 = client_for("rep2")
+    page = rep2.get(task.get_absolute_url())
+    assert page.status_code == 200 and complete_url not in page.content.decode()
+    assert rep2.post(complete_url, HTTP_HX_REQUEST="true").status_code == 404
+    assert Task.objects.get(pk=task.pk).status == "open"
+    # The button on the detail page completes it (htmx swaps the status line).
+    response = client_rep1.post(complete_url, {"next": task.get_absolute_url(), "show_owner": "1"},
+                                HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "task-done" in response.content.decode()
