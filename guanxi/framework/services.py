@@ -48,12 +48,23 @@ def snapshot(obj):
     return data
 
 
+DIFF_TEXT_MAX = 500
+
+
+def _shorten(value):
+    # History rows say what changed; a 100 kB email body is kept on the record, not copied into each row.
+    if isinstance(value, str) and len(value) > DIFF_TEXT_MAX:
+        return value[:DIFF_TEXT_MAX] + "… (%d)" % len(value)
+    return value
+
+
 def diff(before, after, model=None):
-    """{field: [before, after]} of what changed; sensitive values masked (compared in clear first)."""
+    """{field: [before, after]} of what changed; sensitive values masked (compared in clear first),
+    long texts shortened."""
     changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
     if model is not None:
         changes = {k: [mask_field(model, k, b), mask_field(model, k, a)] for k, (b, a) in changes.items()}
-    return changes
+    return {k: [_shorten(b), _shorten(a)] for k, (b, a) in changes.items()}
 
 
 def check_owner(*, actor, model, owner):
