@@ -222,6 +222,19 @@ def test_due_scan_uses_the_partial_index(rep1):
     assert [pk for pk, _at in reminders_due(now=NOW)] == list(qs.values_list("pk", flat=True))
 
 
+def test_unread_count_uses_the_partial_index(rep1):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL")
+    from guanxi.core.notifications import notification_create
+
+    notification_create(user=rep1, kind="test", title="x")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    # The count the bell asks for (no ordering).
+    plan = Notification.objects.filter(user=rep1, read_at__isnull=True).order_by().explain()
+    assert "notification_unread_idx" in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_deliveries_on_two_connections_fire_once(users, settings):
     """Two workers deliver the same reminder at the same moment, each on its own database connection."""

@@ -1,6 +1,7 @@
 """Tasks: the generic record suite, complete/reopen, repetition, rescheduling, access and the task pages."""
 
 import datetime
+import json
 import threading
 import zoneinfo
 
@@ -546,3 +547,82 @@ def test_task_detail_has_the_status_button_only_for_those_who_may_change_it(clie
     response = client_rep1.post(complete_url, {"next": task.get_absolute_url(), "show_owner": "1"},
                                 HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "task-done" in response.content.decode()
+
+
+# -- the access matrix for tasks: viewer x relation x channel ------------------------------------------
+
+TASK_ACCESS = {  # written from the product rules (core.roles), not from guanxi.core.access
+    "rep1": {"own": {"view", "change", "delete"}, "same_team": set(), "other_team": set(),
+             "shared_read": {"view"}, "shared_edit": {"view", "change"}},
+    "manager": {"own": {"view", "change", "delete"}, "subordinate": {"view", "change", "delete"},
+                "other_team": set(), "shared_read": {"view"}, "shared_edit": {"view", "change"}},
+    # Service agents and marketers have their own tasks only.
+    "agent": {"own": {"view", "change", "delete"}, "other_team": set(), "shared_read": {"view"},
+              "shared_edit": {"view", "change"}},
+    "marketer": {"own": {"view", "change", "delete"}, "other_team": set(), "shared_edit": {"view", "change"}},
+    "auditor": {"own": set(), "other_team": set(), "shared_edit": set()},
+    "admin": {"own": {"view", "change", "delete"}, "other_team": {"view", "change", "delete"}},
+}
+
+
+def _task_owners(viewer, users):
+    me = users[viewer]
+    table = {"own": me, "same_team": users["rep2"], "subordinate": users["rep1"], "other_team": users["rep3"],
+             "shared_read": users["rep3"], "shared_edit": users["rep3"]}
+    return {relation: table[relation] for relation in TASK_ACCESS[viewer]}
+
+
+@pytest.mark.parametrize("viewer", sorted(TASK_ACCESS))
+def test_task_access_matrix(viewer, users):
+    from django.test import Client
+
+    from guanxi.core.models import ApiToken, RecordShare
+
+    user = users[viewer]
+    tasks = {}
+    for relation, owner in _task_owners(viewer, users).items():
+        task = TaskFactory(owner=owner, title=f"矩阵 {viewer} {relation}")
+        if relation.startswith("shared_"):
+            RecordShare.objects.create(record_type="activities.task", record_id=task.pk, user=user,
+                                       level=relation.removeprefix("shared_"))
+        tasks[relation] = task
+    ui = Client()
+    ui.force_login(user)
+    _token, raw = ApiToken.issue(user=user, name="matrix")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    def api(method, url, body=None):
+        if method == "get":
+            return ui.get(url, **headers)
+        return getattr(ui, method)(url, "{}" if body is None else body, content_type="application/json", **headers)
+
+    listed = ui.get(reverse("activities:task_list"), {"per_page": 100})
+    list_ids = {o.pk for o, _v in listed.context["rows"]} if listed.status_code == 200 else set()
+    api_list = api("get", "/api/v1/tasks?limit=200")
+    api_ids = {t["id"] for t in api_list.json()["items"]} if api_list.status_code == 200 else set()
+    for relation, task in tasks.items():
+        allowed = TASK_ACCESS[viewer][relation]
+        where = f"{viewer} {relation}"
+        view, change, delete = ("view" in allowed), ("change" in allowed), ("delete" in allowed)
+        assert (task.pk in list_ids) == view, f"ui list: {where}"
+        assert (task.pk in api_ids) == view, f"api list: {where}"
+        assert (ui.get(task.get_absolute_url()).status_code == 200) == view, f"ui detail: {where}"
+        assert (api("get", f"/api/v1/tasks/{task.pk}").status_code == 200) == view, f"api detail: {where}"
+
+        before = snapshot(task)
+        for name in ("task_complete", "task_reopen"):
+            response = ui.post(reverse(f"activities:{name}", args=[task.pk]), HTTP_HX_REQUEST="true")
+            assert response.status_code == (200 if change else 404), f"ui {name}: {where}"
+        for command in ("complete", "reopen"):
+            response = api("post", f"/api/v1/tasks/{task.pk}/{command}")
+            assert response.status_code == (200 if change else 404), f"api {command}: {where}"
+        response = api("patch", f"/api/v1/tasks/{task.pk}", json.dumps({"version": 1, "title": "x"}))
+        assert response.status_code in ((200, 409) if change else (404,)), f"api update: {where}"
+        assert (ui.get(reverse("activities:task_edit", args=[task.pk])).status_code == 200) == change, where
+        if not change:
+            assert snapshot(task) == before, f"denied change left a trace: {where}"
+        before = snapshot(task)
+        response = api("delete", f"/api/v1/tasks/{task.pk}")
+        assert response.status_code == (204 if delete else 404), f"api delete: {where}"
+        if not delete:
+            assert snapshot(task) == before, f"denied delete left a trace: {where}"
