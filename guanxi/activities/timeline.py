@@ -10,8 +10,9 @@ the same at any depth. Other apps extend it from their AppConfig.ready():
   contacts and relations; later its deals).
 
 Visibility: a timeline only covers records the viewer may see (every target comes through restrict()),
-each source reads through restrict() where its rows have their own visibility, and labels of the other
-records an item is about (a contact's company, a participant...) are shown only when visible.
+each source reads through restrict() where its rows have their own visibility (interactions, whose rule is
+"visible when any record it is about is", through selectors.visible_interactions_about), and labels of
+the other records an item is about (a contact's company, a participant...) are shown only when visible.
 """
 
 import datetime
@@ -32,7 +33,7 @@ from guanxi.framework import registry
 from guanxi.framework.validators import MAX_ID
 
 from .choices import InteractionKind, TaskStatus
-from .selectors import ACCOUNT, CONTACT, interactions_about, tasks_about
+from .selectors import ACCOUNT, CONTACT, tasks_about, visible_interactions_about
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 PAGE_SIZE = 20
@@ -265,12 +266,9 @@ class InteractionSource(QuerySetSource):
     def queryset(self, ctx, filters):
         from guanxi.customers.models import Contact
 
-        from .models import Interaction
-
-        about = interactions_about(ctx.targets)
-        if about is None:
+        qs = visible_interactions_about(ctx.user, ctx.targets)
+        if qs is None:
             return None
-        qs = Interaction.objects.restrict(ctx.user, "view").filter(about)
         wanted = filters.kinds & set(InteractionKind.values)
         if filters.kinds:
             qs = qs.filter(kind__in=sorted(wanted))

@@ -5,10 +5,19 @@ import datetime
 import json
 
 import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from guanxi.activities.models import Interaction, Task
 from guanxi.activities.selectors import follow_up
@@ -585,6 +594,43 @@ class TestTimeline:
         assert "初次 → 初次联系" in response.content.decode().replace("\n", "")
 
 
+@pytest.mark.django_db
+def test_visible_interactions_about_is_the_access_rule(users):
+    """The timeline's shortcut gives exactly the rows of restrict() for every demo user and record."""
+    from guanxi.activities.selectors import interactions_about, visible_interactions_about
+    from guanxi.core.models import RecordShare
+    from guanxi.customers.models import Account, Contact
+
+    owners = [users[u] for u in ("rep1", "rep2", "rep3", "manager")]
+    accounts = [AccountFactory(owner=o) for o in owners]
+    contacts = [ContactFactory(owner=o, companies=[accounts[(i + 1) % 4]]) for i, o in enumerate(owners)]
+    Account.all_objects.filter(pk=AccountFactory(owner=users["rep1"]).pk).update(deleted_at=timezone.now())
+    binned = Account.all_objects.filter(deleted_at__isnull=False).get()
+    RecordShare.objects.create(record_type="customers.contact", record_id=contacts[1].pk, user=users["rep1"],
+                               level="read")
+    made = []
+    for a in [*accounts, binned, None]:
+        for c in [*contacts, None]:
+            if a is None and c is None:
+                continue
+            for people in ([], [contacts[0]], [contacts[2], contacts[3]]):
+                made.append(InteractionFactory(account=a, contact=c, participant_contacts=people))
+    InteractionFactory(account=accounts[0], deleted_at=timezone.now())
+    assert len(made) > 50
+    compared = 0
+    for username in ("rep1", "rep2", "rep3", "manager", "admin", "agent", "marketer", "auditor"):
+        user = users[username]
+        for record in [*Account.objects.restrict(user, "view"), *Contact.objects.restrict(user, "view")]:
+            targets = context_for(record, user).targets
+            expected = set(Interaction.objects.restrict(user, "view").filter(interactions_about(targets))
+                           .values_list("pk", flat=True))
+            qs = visible_interactions_about(user, targets)
+            got = set(qs.values_list("pk", flat=True)) if qs is not None else set()
+            assert got == expected, (username, record)
+            compared += bool(expected)
+    assert compared > 20
+
+
 # -- derived figures ----------------------------------------------------------------------------------
 
 
@@ -674,3 +720,37 @@ def test_existing_account_timeline_entries_kept(users, client_rep1):
     kinds = [(i.source, i.obj.kind) for i in response.context["timeline_page"].items]
     assert kinds == [("change", "updated"), ("change", "created")]
     assert "厦门市" in response.content.decode()
+
+
+# -- the OpenAPI schema of these operations, with data to find ------------------------------------------
+
+_schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application()).include(
+    path_regex=r"^/api/v1/(interactions|accounts/\{pk\}/timeline|contacts/\{pk\}/timeline)")
+
+
+@pytest.fixture
+def bearer_with_interactions(db):
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from guanxi.customers.demo import seed_users
+
+    # Like Django's test client: the app must not close the connection holding the test transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    users = seed_users()
+    account = AccountFactory(id=1, owner=users["rep1"])
+    contact = ContactFactory(id=1, owner=users["rep1"], companies=[account])
+    InteractionFactory(id=1, account=account, contact=contact, participant_contacts=[contact])
+    InteractionFactory(id=2, account=None, contact=contact, kind="note", next_step="跟进")
+    _token, raw = ApiToken.issue(user=users["rep1"], name="schemathesis")
+    yield f"Bearer {raw}"
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@_schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_interaction_and_timeline_operations_conform_to_the_schema(case, bearer_with_interactions):
+    case.call_and_validate(headers={"Authorization": bearer_with_interactions}, checks=[
+        not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance])
