@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.framework.base import OwnedMixin, Record
 
@@ -49,8 +50,8 @@ class Interaction(Record, OwnedMixin):
     message_id = models.CharField(_("message ID"), max_length=255, blank=True)
     in_reply_to = models.CharField(max_length=255, blank=True)
     thread_key = models.CharField(max_length=255, blank=True, db_index=True)
-    email_from = models.CharField(_("from"), max_length=320, blank=True)
-    email_to = models.TextField(_("to"), max_length=5000, blank=True)
+    email_from = models.CharField(pgettext_lazy("email", "from"), max_length=320, blank=True)
+    email_to = models.TextField(pgettext_lazy("email", "to"), max_length=5000, blank=True)
 
     access_parents_any = ("account", "contact")
     # Email addresses and message text of customers are personal data too.

@@ -246,7 +246,7 @@ def reminders_dispatch(*, now=None, limit=DISPATCH_BATCH):
 
 
 def site_url():
-    return getattr(settings, "GUANXI_BASE_URL", "") or "http://127.0.0.1:8000"
+    return settings.GUANXI_BASE_URL
 
 
 def reminder_message(task, user):

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import BaseModel, create_model, field_validator
+from pydantic import BaseModel, create_model, field_validator, model_validator
 
 from guanxi.core import access
 from guanxi.core.audit import audit_log
@@ -75,6 +75,16 @@ class InputSchema(Schema):
         if _bad_text(value):
             raise ValueError(_("Text must not contain NUL characters or unpaired surrogates."))
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def require_an_object(cls, data, handler):
+        # ninja reads body fields as attributes, so a JSON string "x" would pass as an object whose
+        # `title` is str.title; a body must be a JSON object.
+        raw = getattr(data, "_obj", data)
+        if not isinstance(raw, (dict, BaseModel)):
+            raise ValueError(_("The request body must be a JSON object."))
+        return handler(data)
 
 
 class TokenAuth(HttpBearer):

@@ -54,7 +54,7 @@ DIFF_TEXT_MAX = 500
 def _shorten(value):
     # History rows say what changed; a 100 kB email body is kept on the record, not copied into each row.
     if isinstance(value, str) and len(value) > DIFF_TEXT_MAX:
-        return value[:DIFF_TEXT_MAX] + "… (%d)" % len(value)
+        return value[:DIFF_TEXT_MAX] + f"… ({len(value)})"
     return value
 
 

@@ -250,7 +250,8 @@ class RecordTypeSuite:
 
     def test_api_invalid_create_is_422_and_creates_nothing(self, api):
         before = self.count_all()
-        for body in ({}, resolve(self.invalid_create_data), [], "x"):
+        # Not objects: a JSON string must not pass as one whose `title` is str.title.
+        for body in ({}, resolve(self.invalid_create_data), [], "x", "title", 1, None):
             response = api.post(self.api_path, body)
             assert response.status_code == 422, (body, response.content)
             assert response.json()["code"] == "invalid_input"
