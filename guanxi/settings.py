@@ -274,7 +274,7 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Guanxi CRM")
 
 # The address people open Guanxi at, for links in emails (reminders, notifications).
-GUANXI_BASE_URL = env("GUANXI_BASE_URL", "http://127.0.0.1:%d" % env("PORT", 8000, int)).rstrip("/")
+GUANXI_BASE_URL = env("GUANXI_BASE_URL", f"http://127.0.0.1:{env('PORT', 8000, int)}").rstrip("/")
 GUANXI_PAGE_SIZE = env("GUANXI_PAGE_SIZE", 25, int)
 # Above this many matching rows an exact count is not worth its cost (ARCHITECTURE.md §9).
 GUANXI_EXACT_COUNT_LIMIT = env("GUANXI_EXACT_COUNT_LIMIT", 10000, int)
