@@ -205,50 +205,62 @@ def _shared_ids(user, key, action):
     return cache[(key, action)]
 
 
+NOTHING = Q(pk__in=[])
+
+
 def restrict_queryset(qs, user, action):
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
     if not is_active_user(user):
         return qs.none()
-    model = qs.model
-    key = type_key(model)
-    g = grant(user, key)
-    if action not in g.actions:
+    condition = visibility_q(user, qs.model, action)
+    if condition is NOTHING:
         return qs.none()
+    return qs.filter(condition) if condition else qs
+
+
+def visibility_q(user, model, action, prefix=""):
+    """The row filter for `action` on `model` as a Q, for rows reached through `prefix`.
+
+    With prefix "" it filters `model` itself (an empty Q means every row). With a prefix such as
+    "account__" it filters the rows of another model by the linked `model` row, which must then also
+    exist and be live (not in the recycle bin). Linked records are joined rather than filtered with
+    `IN (subquery)`: PostgreSQL turned OR-ed subqueries into hashed subplans over every visible parent.
+    """
+    g = grant(user, model)
+    if action not in g.actions:
+        return NOTHING
+    live = Q()
+    if prefix:  # e.g. "account__": the interaction has a company, and it is not in the recycle bin
+        live = Q(**{f"{prefix[:-2]}__isnull": False, f"{prefix}deleted_at__isnull": True})
     parents = getattr(model, "access_parents", ())
     if parents:
-        return _restrict_by_parents(qs, user, action, parents)
+        # A linked record (no owner of its own) is visible when every record it links is visible; it is
+        # changed by whoever may change the first one.
+        condition = live
+        for i, name in enumerate(parents):
+            parent_action = "change" if (action in WRITE_ACTIONS and i == 0) else "view"
+            condition &= visibility_q(user, model._meta.get_field(name).related_model, parent_action,
+                                      f"{prefix}{name}__")
+        return condition
     any_parents = getattr(model, "access_parents_any", ())
     if any_parents:
-        return _restrict_by_any_parent(qs, user, action, any_parents)
+        # A record about several others (an interaction about a company and/or a contact) is visible
+        # when any record it is about is visible, and changeable when any of them is changeable.
+        parent_action = "change" if action in WRITE_ACTIONS else "view"
+        condition = NOTHING
+        for name in any_parents:
+            condition |= visibility_q(user, model._meta.get_field(name).related_model, parent_action,
+                                      f"{prefix}{name}__")
+        return live & condition
     if g.scope == Scope.ALL:
-        return qs
+        return live
     owners = owner_ids_for_scope(user, g.scope)
-    condition = Q(owner_id__in=sorted(owners)) if len(owners) > 1 else Q(owner_id=user.pk)
-    shared = _shared_ids(user, key, action)
+    condition = Q(**{f"{prefix}owner_id__in": sorted(owners)})
+    shared = _shared_ids(user, type_key(model), action)
     if shared:
-        condition |= Q(pk__in=shared)
-    return qs.filter(condition)
-
-
-def _restrict_by_parents(qs, user, action, parents):
-    """A linked record (no owner of its own) is visible when every record it links is visible."""
-    for i, name in enumerate(parents):
-        parent_model = qs.model._meta.get_field(name).related_model
-        parent_action = "change" if (action in WRITE_ACTIONS and i == 0) else "view"
-        qs = qs.filter(**{f"{name}__in": parent_model.objects.restrict(user, parent_action).values("pk")})
-    return qs
-
-
-def _restrict_by_any_parent(qs, user, action, parents):
-    """A record about several others (an interaction about a company and/or a contact) is visible when
-    any record it is about is visible, and changeable when any of them is changeable."""
-    parent_action = "change" if action in WRITE_ACTIONS else "view"
-    condition = Q()
-    for name in parents:
-        parent_model = qs.model._meta.get_field(name).related_model
-        condition |= Q(**{f"{name}__in": parent_model.objects.restrict(user, parent_action).values("pk")})
-    return qs.filter(condition)
+        condition |= Q(**{f"{prefix}pk__in": shared})
+    return live & condition
 
 
 def can(user, action, obj) -> bool:
