@@ -70,6 +70,8 @@ class Interaction(Record, OwnedMixin):
             models.Index(fields=["contact", "-occurred_at"], name="interaction_contact_idx"),
             models.Index(fields=["owner", "-occurred_at"], name="interaction_owner_idx"),
             models.Index(fields=["kind", "-occurred_at"], name="interaction_kind_idx"),
+            # The list's default order: a page is read off this index and filtered by visibility.
+            models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
         ]
 
     def __str__(self):

@@ -16,6 +16,23 @@ def _tags(obj):
     return ", ".join(t.name for t in obj.tags.all())
 
 
+def _redact_memberships(contacts, user):
+    """A contact's companies as a viewer may see them: memberships of hidden companies are left out."""
+    cached = [c for c in contacts if "memberships" in getattr(c, "_prefetched_objects_cache", {})]
+    ids = {m.account_id for c in cached for m in c._prefetched_objects_cache["memberships"]}
+    if not ids:
+        return
+    visible = set(Account.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+    for contact in cached:
+        memberships = contact._prefetched_objects_cache["memberships"]
+        kept = [m for m in memberships if m.account_id in visible]
+        if len(kept) != len(memberships):
+            shown = memberships._chain()
+            shown._result_cache, shown._prefetch_done = kept, True
+            contact._prefetched_objects_cache["memberships"] = shown
+            contact._guanxi_masked = True
+
+
 def _companies(contact):
     """Live companies by name, from the memberships the list prefetches (with their accounts) for the API."""
     accounts = sorted((m.account for m in contact.memberships.all() if m.account.deleted_at is None),
@@ -77,6 +94,7 @@ CONTACT = register(
         detail_template="customers/contact_detail.html",
         detail_fields=["title", "department", "mobile", "phone", "email", "wechat", "birthday", "owner"],
         detail_context=selectors.contact_detail,
+        redact=_redact_memberships,
         save_related=lambda obj, related, actor: contact_set_accounts(
             contact=obj, memberships=related.get("accounts", []), actor=actor
         ),

@@ -15,11 +15,12 @@ from pydantic import BaseModel, create_model, field_validator, model_validator
 from guanxi.core import access
 from guanxi.core.audit import audit_log
 from guanxi.core.choices import AuditAction
-from guanxi.core.masking import mask_objects, sensitive_fields
+from guanxi.core.masking import sensitive_fields
 
 from . import services
 from .errors import Conflict
 from .listing import BadOrdering, page_and_count, parse_ordering
+from .redaction import prepare_for_display
 from .validators import MAX_ID
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -152,7 +153,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
 
     def shown(request, pk):
         """The record as the API shows it: re-read through the user's scope, personal data masked."""
-        return mask_objects([rt.base_queryset(request.auth).get(pk=pk)])[0]
+        return prepare_for_display([rt.base_queryset(request.auth).get(pk=pk)], request.auth)[0]
 
     @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {names}",
                 operation_id=f"{name.lower()}_list")
@@ -171,12 +172,12 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
             raise ApiError(400, e.code, str(e), {"ordering": [str(e)]})
         items, count = page_and_count(fs.qs.order_by(*ordering), offset=filters.offset, limit=filters.limit,
                                       filtered=fs.is_filtered)
-        return {"count": count.value, "count_exact": count.exact, "items": mask_objects(items)}
+        return {"count": count.value, "count_exact": count.exact, "items": prepare_for_display(items, request.auth)}
 
     @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")
     def get_record(request, pk: Id):
-        return mask_objects([get_for(request, pk, "view")])[0]
+        return prepare_for_display([get_for(request, pk, "view")], request.auth)[0]
 
     @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {name_en}",
                  operation_id=f"{name.lower()}_create")
@@ -187,7 +188,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         obj = services.record_create(model=model, actor=request.auth, fields=fields, related=related)
         if not rt.base_queryset(request.auth).filter(pk=obj.pk).exists():
             # E.g. a manager created it for someone outside their own view: answer with the id only.
-            return 201, mask_objects([obj])[0]
+            return 201, prepare_for_display([obj], request.auth)[0]
         return 201, shown(request, obj.pk)
 
     @router.patch("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Update a {name_en}",

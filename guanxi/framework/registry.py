@@ -46,6 +46,9 @@ class RecordType:
     save_related: Callable | None = None
     # Extra template context for the detail page: (obj, request) -> dict
     detail_context: Callable | None = None
+    # Hide what the viewer may not see in related rows of records read for display: (objs, user) -> None
+    # (foreign keys are handled generically by framework.redaction)
+    redact: Callable | None = None
     icon: str = "bi-card-list"
 
     @property

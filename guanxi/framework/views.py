@@ -20,11 +20,12 @@ from django.views.decorators.http import require_POST
 from guanxi.core import access
 from guanxi.core.audit import audit_log
 from guanxi.core.choices import AuditAction
-from guanxi.core.masking import mask_objects, revealed_fields, sensitive_fields
+from guanxi.core.masking import revealed_fields, sensitive_fields
 
 from . import customfields, export, registry, services
 from .errors import Conflict
 from .listing import BadOrdering, count_rows, parse_ordering
+from .redaction import prepare_for_display
 from .registry import Column
 from .validators import is_id
 
@@ -98,7 +99,7 @@ class RecordListView(RecordViewMixin, View):
         per_page = per_page if per_page in PAGE_SIZES else default_size
         rows = list(qs[(page - 1) * per_page : page * per_page + 1])
         has_next = len(rows) > per_page
-        rows = mask_objects(rows[:per_page])
+        rows = prepare_for_display(rows[:per_page], request.user)
         count = count_rows(qs, filtered=fs.is_filtered)
         query = request.GET.copy()
         query.pop("page", None)
@@ -133,7 +134,7 @@ class RecordDetailView(RecordViewMixin, View):
         definitions = customfields.definitions_for(self.rt.model)
         sensitive = sensitive_fields(self.rt.model)
         revealable = set(revealed_fields(obj)) if "reveal" in allowed else set()
-        mask_objects([obj])
+        prepare_for_display([obj], request.user)
         fields = []
         for name in self.rt.detail_fields:
             field = self.rt.model._meta.get_field(name)
@@ -332,7 +333,9 @@ class RecordExportView(RecordListView):
                   label=str(self.rt.verbose_name_plural),
                   data={"format": fmt, "fields": [c.name for c in columns], "rows": qs.count(),
                         "filter": query.urlencode()[:1000], "revealed": reveal})
-        prepare = None if reveal else (lambda obj: mask_objects([obj]))
+        def prepare(objs):
+            prepare_for_display(objs, request.user, reveal=reveal)
+
         return export.response(qs, columns, fmt, filename=str(self.rt.model._meta.model_name), prepare=prepare)
 
 

@@ -1,0 +1,70 @@
+"""Links to records the viewer may not see are shown empty: in lists, detail pages, exports and the API."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from guanxi.activities.tests.factories import InteractionFactory
+from guanxi.core.models import ApiToken
+from guanxi.customers.models import AccountContact
+from guanxi.customers.tests.factories import AccountFactory, ContactFactory
+from guanxi.framework.testing import export_rows
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "华南机密集团有限公司"
+
+
+@pytest.fixture
+def world(users):
+    hidden = AccountFactory(owner=users["rep3"], name=SECRET)
+    mine = AccountFactory(owner=users["rep1"], name="我的公司")
+    contact = ContactFactory(owner=users["rep1"], name="林一")
+    AccountContact.objects.create(account=hidden, contact=contact)
+    AccountContact.objects.create(account=mine, contact=contact)
+    child = AccountFactory(owner=users["rep1"], name="子公司", parent=hidden)
+    call = InteractionFactory(owner=users["rep3"], account=hidden, contact=contact, subject="报价沟通")
+    return {"hidden": hidden, "contact": contact, "child": child, "call": call}
+
+
+def client(user):
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_ui_lists_and_pages_do_not_name_hidden_companies(users, world):
+    rep1 = client(users["rep1"])
+    pages = [
+        rep1.get(reverse("customers:contact_list"), {"cols": ["name", "companies"]}),
+        rep1.get(world["contact"].get_absolute_url()),
+        rep1.get(reverse("customers:account_list"), {"cols": ["name", "parent"]}),
+        rep1.get(world["child"].get_absolute_url()),
+        rep1.get(reverse("activities:interaction_list"), {"cols": ["occurred_at", "subject", "account", "contact"]}),
+        rep1.get(world["call"].get_absolute_url()),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        assert SECRET not in response.content.decode(), response.request["PATH_INFO"]
+    # The manager of rep3's region would see it; rep1's manager does not either.
+    assert "报价沟通" in pages[4].content.decode()  # the interaction itself is visible through the contact
+
+
+def test_api_and_export_do_not_name_or_number_hidden_companies(users, world, client_for):
+    _t, raw = ApiToken.issue(user=users["rep1"], name="t")
+    api = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    call = api.get(f"/api/v1/interactions/{world['call'].pk}", **headers).json()
+    assert call["account"] is None and call["contact"] == world["contact"].pk
+    contact = api.get(f"/api/v1/contacts/{world['contact'].pk}", **headers).json()
+    assert [m["account"] for m in contact["accounts"]] != [] and world["hidden"].pk not in [
+        m["account"] for m in contact["accounts"]]
+    child = api.get(f"/api/v1/accounts/{world['child'].pk}", **headers).json()
+    assert child["parent"] is None
+    manager = client_for("manager")
+    for path in (reverse("customers:contact_export"), reverse("customers:account_export")):
+        rows = export_rows(manager.get(path, {"format": "csv", "cols": ["name", "companies", "parent"]}), "csv")
+        assert SECRET not in str(rows)
+    # Someone who may see it still does.
+    admin = client(users["admin"])
+    assert SECRET in admin.get(world["child"].get_absolute_url()).content.decode()
