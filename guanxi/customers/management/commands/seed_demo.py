@@ -23,6 +23,10 @@ class Command(BaseCommand):
             summary["contacts"] += extra
         else:
             summary = demo.seed(companies=companies, contacts=contacts)
+        from guanxi.activities.demo import seed_activities
+
+        activities = seed_activities()
+        self.stdout.write("Demo activities: {interactions} interactions, {tasks} tasks.".format(**activities))
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
