@@ -6,8 +6,8 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-NAV_EN = ["Home", "Companies", "Contacts", "Relations", "Recycle bin"]
-NAV_ZH = ["首页", "公司", "联系人", "关系网络", "回收站"]
+NAV_EN = ["Home", "Companies", "Contacts", "Relations", "Activities", "Tasks", "Calendar", "Recycle bin"]
+NAV_ZH = ["首页", "公司", "联系人", "关系网络", "活动", "任务", "日历", "回收站"]
 # Glossary terms: their English form must not be visible anywhere on a Chinese page.
 GLOSSARY_EN = NAV_EN + [
     "Search",
@@ -35,7 +35,9 @@ GLOSSARY_ZH = {
 
 
 def nav_labels(page):
-    return [t.strip() for t in page.locator("#mainnav a.nav-link:not(.dropdown-toggle)").all_inner_texts()]
+    # The notification bell is a dropdown (icon and unread count), not a menu entry.
+    links = page.locator("#mainnav a.nav-link:not(.dropdown-toggle, #notification-bell)")
+    return [t.strip() for t in links.all_inner_texts()]
 
 
 def heading(page):
