@@ -176,9 +176,19 @@ def _auditor_only(request):
         raise Http404
 
 
+# Fixed words the writers store in details ("via", "kind"), shown in the reader's language.
+DETAIL_WORDS = {
+    "edit form": gettext_lazy("edit form"),
+    "api": gettext_lazy("API"),
+    "calendar feed": gettext_lazy("calendar feed"),
+}
+
+
 def _detail_value(key, value):
     if key in ("operation", "change"):
         return BULK_OPERATIONS.get(value, value)
+    if key in ("via", "kind") and isinstance(value, str):
+        return DETAIL_WORDS.get(value, value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if key == "level" and isinstance(value, list):

@@ -472,8 +472,7 @@ def test_my_tasks_quick_add(client_rep1, rep1):
     response = client_rep1.post(url, {"title": "晚提醒", "due_at": "2030-06-01T10:00", "remind_at": "2030-06-01T11:00",
                                       "priority": "normal"})
     assert response.status_code == 422
-    assert "The reminder must not be later than the due time." in response.content.decode() or \
-        response.context["form"].non_field_errors()
+    assert response.context["form"].errors["remind_at"]
     assert Task.all_objects.count() == 1
     # Without htmx: redirect back to the page.
     response = client_rep1.post(url, {"title": "无脚本", "priority": "low"})

@@ -265,6 +265,8 @@ def test_administrators_manage_templates_audited(client_for, users):
     event = AuditEvent.objects.get(action="settings_change", record_type="integrations.emailtemplate")
     assert event.actor == users["admin"] and event.data["operation"] == "add"
     # Unknown placeholders and tags are refused with the reason, nothing saved or audited.
+    users["admin"].language = "en"
+    users["admin"].save(update_fields=["language"])  # the page speaks the user's language
     with translation.override("en"):
         response = admin.post(reverse("integrations:email_template_edit", args=[template.pk]), {
             "name": "节日问候", "language": "zh-hans", "subject": "{{ contact.email }}", "body": "{% load static %}"})
