@@ -1,7 +1,6 @@
 """Administrator pages for the organisation (users, roles, departments, teams), the access explainer,
 and the share panel of record pages. Views validate input and call guanxi.core.services."""
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +18,7 @@ from guanxi.framework import registry
 from . import services
 from .access import explain, is_admin
 from .choices import Action
+from .decorators import admin_required
 from .models import Department, RecordShare, Role, Team, User
 from .org_forms import (
     DepartmentForm,
@@ -33,19 +33,6 @@ from .org_forms import (
 )
 
 USERS_PER_PAGE = 50
-
-
-def admin_required(view):
-    """Administrators only; everyone else gets 404 so the pages do not reveal themselves."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_admin(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def add_errors(form, error):
