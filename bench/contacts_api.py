@@ -1,56 +1,79 @@
 """Contacts API list benchmark: first-page latency through the full Django stack vs. the raw SQL.
 
-Never run as a test. It times, with the Django test Client (real URL routing, bearer-token auth for
-the demo user ``rep1``, JSON rendering), the first page (limit=25) of GET /api/v1/contacts for:
+Never run as a test. It times, with the Django test Client (real URL routing, middleware, bearer-token
+auth, access control, masking, JSON rendering), the first page (limit=25) of GET /api/v1/contacts for
+each of the demo users ``rep1`` (sales rep, scope "own": a third of the bulk-loaded contacts), ``rep3``
+(sales rep in another region owning only a few hundred demo contacts, the usual shape for a rep),
+``manager`` (scope "subtree": every contact of the demo data) and ``admin`` (superuser: every record).
+``--shares`` contacts of other owners are shared with each of ``--share-with`` (rep1 and rep3), so their
+filter is "own OR shared" as in real use. The cases:
 
 - ``filter+sort``  ?city=上海市&ordering=name
-- ``q name``       ?q=<first 2 characters of an existing name> (a 2-character substring search)
-- ``q name 3ch``   ?q=<first 3 characters of an existing name> (a trigram-sized substring search)
-- ``q phone``      ?q=<an existing mobile written locally, e.g. 138 1234 5678>
+- ``q 2ch``        ?q=<first 2 characters of a name the user can see> (2-character substring search)
+- ``q 3ch``        ?q=<first 3 characters of that name> (a trigram-sized substring search)
+- ``q phone``      ?q=<that contact's mobile written locally, e.g. 138 1234 5678>
 - ``unfiltered``   ?ordering=-created
 
-For each case it captures the SQL the request ran once, then interleaves N timed API requests with
-N runs of that request's own page SELECT ... LIMIT 25 plus its count query through a plain cursor,
-and N runs of every data statement of the request (count, page and the tag/company prefetches), and
-prints p50/p95, the ratios API/raw SQL and the queries per request. On
-PostgreSQL it then prints EXPLAIN (ANALYZE, BUFFERS) of each case's page and count queries, and a
-2-character Chinese substring query showing whether the trigram index can serve it; on SQLite it
-prints EXPLAIN QUERY PLAN.
+For each case it captures the SQL the request ran once, then interleaves N timed API requests with N
+runs of two references through a plain cursor:
+
+- ``SQL``: the page query plus the capped count query (``LIMIT 10001``) of the same filter. When the
+  API skipped the count (a page with fewer than 25 rows carries its own total) the bench still times
+  the count the ORM would run, so this reference never shrinks with an optimisation.
+- ``data``: every data statement the request itself ran: page, count if it ran, and the prefetches
+  (tags, companies). Not the token lookup, the role's permissions, the user's shares, the custom-field
+  definitions or the table estimate: those are per-request overhead, not the query.
+
+It prints the wall-clock p50/p95, the median CPU time (this process plus, on PostgreSQL, the server
+backend of its connection: unlike the wall clock it does not count waiting for a core while other
+people's test suites run), the ratios API/SQL and API/data, and ``q/req`` (statements per request).
+Then the floor: the same Client and middleware answering a constant JSON body from (1) a plain Django
+view without auth, (2) a django-ninja endpoint with the API's bearer-token auth, (3) the same plus
+building the user's restricted contact queryset (role permissions and shares, no data query). That is
+what any list request pays before touching the data. With ``--explain`` (default) it then prints the
+plans: EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
 
 Usage (the same recipe as docs/performance.md, which has the measured figures)::
 
     cd /work/main
-    # PostgreSQL (own database names on a shared server)
-    psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE guanxi_bench_1m"      # or guanxi_bench_100k
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/guanxi_bench_1m
+    # PostgreSQL (own database name on a shared server)
+    psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE guanxi_bench"
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/guanxi_bench
     .venv/bin/python manage.py migrate
-    .venv/bin/python manage.py seed_demo --contacts 1000000                  # 100000 for 100k
-    psql -h 127.0.0.1 -U postgres -d guanxi_bench_1m -c "VACUUM ANALYZE"
+    .venv/bin/python manage.py seed_demo --contacts 1000000                  # or 100000
+    psql -h 127.0.0.1 -U postgres -d guanxi_bench -c "VACUUM ANALYZE"
     .venv/bin/python -W ignore bench/contacts_api.py
     unset DATABASE_URL
 
-    # SQLite (the embedded default): one file per size under var/
-    export GUANXI_VAR_DIR=/work/main/var/bench-sqlite-1m                     # or bench-sqlite-100k
+    # SQLite (the embedded default): its own file in a directory of your choice
+    export GUANXI_VAR_DIR=/tmp/guanxi-bench-sqlite
     .venv/bin/python manage.py migrate
     .venv/bin/python manage.py seed_demo --contacts 1000000
     sqlite3 $GUANXI_VAR_DIR/guanxi.sqlite3 ANALYZE
     .venv/bin/python -W ignore bench/contacts_api.py --runs 20 --warmup 2
 
     # clean up
-    psql -h 127.0.0.1 -U postgres -c "DROP DATABASE guanxi_bench_1m"
-    rm -rf var/bench-sqlite-1m
+    psql -h 127.0.0.1 -U postgres -c "DROP DATABASE guanxi_bench"
+    rm -rf /tmp/guanxi-bench-sqlite
 
 Options: ``--runs N`` (default 50) timed runs after ``--warmup W`` (default 5) per case;
-``--no-explain`` skips the plans. The script creates an API token for rep1 and deletes it at the end;
-it writes nothing else. Run one benchmark at a time on a shared machine.
+``--rounds R`` (default 1) repeats everything and reports the median of each figure over the rounds
+(steadier on a shared machine); ``--users rep1,rep3,manager,admin`` (missing ones are skipped);
+``--shares N`` (default 20) per user of ``--share-with rep1,rep3``;
+``--no-explain``; ``--no-floor``; ``--json PATH`` also writes the figures as JSON.
+The script creates an API token per user and N share rows for rep1 and deletes them at the end; it
+writes nothing else. Run one benchmark at a time on a shared machine.
 """
 
 import argparse
+import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -60,16 +83,27 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.http import JsonResponse  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import path  # noqa: E402
 
-from guanxi.core.models import ApiToken  # noqa: E402
+from guanxi.core.models import ApiToken, RecordShare  # noqa: E402
 from guanxi.customers.models import Contact  # noqa: E402
+from guanxi.customers.records import CONTACT  # noqa: E402
+from guanxi.framework.listing import parse_ordering  # noqa: E402
 
 URL = "/api/v1/contacts"
 TABLE = Contact._meta.db_table
+# Tables read as request overhead, not as the list's data: auth, access control (role permissions,
+# shares, the organisation for team/subtree scopes), custom-field definitions. The table-size estimate
+# (pg_class, unquoted) is overhead too.
+OVERHEAD = {"core_apitoken", "core_user", "core_rolepermission", "core_recordshare", "core_customfield",
+            "core_team", "core_department", "django_session"}
+FIRST_TABLE = re.compile(r'FROM "(\w+)"')
 
 
 def percentile(values, p):
@@ -83,58 +117,106 @@ def local_mobile(e164):
     return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
 
 
-def sample_contact():
-    """A deterministic bulk-loaded contact with a Chinese name and a mobile, from the middle of the table."""
-    top = Contact.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    for c in Contact.objects.filter(pk__gte=top // 2).exclude(mobile="").order_by("pk")[:200]:
-        if len(c.name) >= 3 and not c.name.isascii() and not any(ch.isdigit() for ch in c.name):
-            return c
-    raise SystemExit("No contacts with a Chinese name: run manage.py seed_demo --contacts 100000 first.")
+def sample_contact(user):
+    """A deterministic contact of the user's own (else one they can see) with a 3+ character Chinese name
+    and a mobile, from the middle of their range."""
+    visible = Contact.objects.restrict(user, "view")
+    for candidates in (visible.filter(owner=user), visible):
+        top = candidates.order_by("-pk").values_list("pk", flat=True).first() or 0
+        for c in candidates.filter(pk__gte=top // 2).exclude(mobile="").order_by("pk")[:400]:
+            if len(c.name) >= 3 and not c.name.isascii() and not any(ch.isdigit() for ch in c.name):
+                return c
+    raise SystemExit("No visible contacts with a Chinese name: run manage.py seed_demo --contacts 100000 first.")
 
 
 def cases(contact):
     return [
         ("filter+sort", {"city": "上海市", "ordering": "name", "limit": 25}),
-        ("q name (2ch)", {"q": contact.name[:2], "limit": 25}),
-        ("q name (3ch)", {"q": contact.name[:3], "limit": 25}),
+        ("q 2ch", {"q": contact.name[:2], "limit": 25}),
+        ("q 3ch", {"q": contact.name[:3], "limit": 25}),
         ("q phone", {"q": local_mobile(contact.mobile), "limit": 25}),
         ("unfiltered", {"ordering": "-created", "limit": 25}),
     ]
 
 
-def is_contact_query(sql):
-    head = sql.split(" WHERE ")[0]
-    return f'FROM "{TABLE}"' in head and "INNER JOIN" not in head
+def reference_sql(user, params):
+    """(page SQL, count SQL) of the list query as the ORM builds them, whether or not the API ran the count."""
+    fs = CONTACT.filterset_class({k: str(v) for k, v in params.items()}, queryset=CONTACT.base_queryset(user, "view"))
+    assert fs.is_valid(), fs.errors
+    ordering = parse_ordering(CONTACT, params.get("ordering")) or parse_ordering(CONTACT, CONTACT.default_ordering)
+    qs = fs.qs.order_by(*ordering)
+    limit = settings.GUANXI_EXACT_COUNT_LIMIT
+    with CaptureQueriesContext(connection) as ctx:
+        list(qs.prefetch_related(None)[:25])
+        qs.order_by()[: limit + 1].count()
+    page, count = (q["sql"] for q in ctx.captured_queries)
+    return page, count
 
 
 def capture(client, params):
-    """Run the request once with query capture: (status, body, all SQL, [count SQL, page SQL])."""
+    """Run the request once with query capture: (response, all SQL, the data statements)."""
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(URL, params)
     sqls = [q["sql"] for q in ctx.captured_queries]
-    main = [s for s in sqls if is_contact_query(s)]
-    # Every statement that fetches the data in the response: count, page, tags and companies (the
-    # prefetches); not the token lookup or the custom-field definitions (request overhead).
-    data = [s for s in sqls if "core_apitoken" not in s and "core_customfield" not in s]
-    return response, sqls, main, data
+    data = [s for s in sqls if s.startswith("SELECT") and (m := FIRST_TABLE.search(s)) and m[1] not in OVERHEAD]
+    return response, sqls, data
 
 
-def time_raw(sqls):
+class CpuClock:
+    """CPU time used by this process plus, on PostgreSQL, by the server backend of its connection.
+
+    On a shared machine the wall clock also counts waiting for a core; CPU time does not, so it
+    compares code paths fairly while others run their test suites. /proc/<pid>/schedstat gives the
+    backend's time on the CPU in nanoseconds (PostgreSQL on this host; otherwise only our process).
+    """
+
+    def __init__(self):
+        self.path = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                path = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
+            if path.exists():
+                self.path = path
+
+    def now(self):
+        ns = time.process_time_ns()
+        if self.path is not None:
+            ns += int(self.path.read_text().split()[0])
+        return ns
+
+
+CLOCK = None
+
+
+def timed(fn):
+    """(wall ms, cpu ms) of fn()."""
+    cpu0 = CLOCK.now()
     start = time.perf_counter()
+    fn()
+    wall = (time.perf_counter() - start) * 1000
+    return wall, (CLOCK.now() - cpu0) / 1e6
+
+
+def run_raw(sqls):
     with connection.cursor() as cursor:
         for sql in sqls:
             cursor.execute(sql)
             cursor.fetchall()
-    return (time.perf_counter() - start) * 1000
 
 
-def time_api(client, params):
-    start = time.perf_counter()
-    response = client.get(URL, params)
+def time_raw(sqls):
+    return timed(lambda: run_raw(sqls))
+
+
+def get_ok(client, url, params=None):
+    response = client.get(url, params or {})
     response.json()
-    elapsed = (time.perf_counter() - start) * 1000
     assert response.status_code == 200, response.content[:500]
-    return elapsed
+
+
+def time_get(client, url, params=None):
+    return timed(lambda: get_ok(client, url, params))
 
 
 def explain(sql):
@@ -160,70 +242,216 @@ def trigram_check():
     print("  (4 trigrams = the CJK characters are word characters and are indexed; [] = they are dropped)")
 
 
+# -- the floor: what a request costs before the list touches any data ---------------------------------
+
+def floor_urlconf():
+    """guanxi.urls plus three constant-JSON endpoints, through the same middleware (bench only)."""
+    from ninja import NinjaAPI
+
+    from guanxi.framework.api import TokenAuth
+
+    body = {"count": 0, "count_exact": True, "items": []}
+
+    def plain(request):
+        return JsonResponse(body)
+
+    floor_api = NinjaAPI(urls_namespace="bench-floor", auth=[TokenAuth()], docs_url=None, openapi_url=None)
+
+    @floor_api.get("/auth")
+    def auth_only(request):
+        return body
+
+    @floor_api.get("/restrict")
+    def auth_restrict(request):
+        CONTACT.base_queryset(request.auth, "view")  # role permissions and shares, as the list does
+        return body
+
+    module = types.ModuleType("bench_floor_urls")
+    from guanxi import urls
+
+    module.urlpatterns = [path("bench-floor/plain", plain), path("bench-floor/", floor_api.urls),
+                          *urls.urlpatterns]
+    sys.modules[module.__name__] = module
+    return module.__name__
+
+
+def measure_floor(clients, args):
+    """[{user, endpoint, q/req, p50, p95}] of the three constant-JSON endpoints."""
+    rows = []
+    with override_settings(ROOT_URLCONF=floor_urlconf()):
+        for username, client in clients.items():
+            for label, url in (("plain view, no auth", "/bench-floor/plain"),
+                               ("ninja + token auth", "/bench-floor/auth"),
+                               ("ninja + token auth + restrict()", "/bench-floor/restrict")):
+                if label == "plain view, no auth" and rows:
+                    continue
+                for _ in range(args.warmup):
+                    time_get(client, url)
+                with CaptureQueriesContext(connection) as ctx:
+                    time_get(client, url)
+                nq = len([q for q in ctx.captured_queries if not q["sql"].startswith("UPDATE")])
+                samples = [time_get(client, url) for _ in range(args.runs)]
+                wall = [w for w, _c in samples]
+                rows.append({"user": username if "auth" in label else "-", "endpoint": label, "q_req": nq,
+                             "p50": statistics.median(wall), "p95": percentile(wall, 95),
+                             "cpu": statistics.median(c for _w, c in samples)})
+    return rows
+
+
+def print_floor(rows):
+    print("\nFloor: constant JSON through the same Client and middleware (no list query)")
+    print(f"{'user':<8} {'endpoint':<34} {'q/req':>5} {'p50':>7} {'p95':>7} {'cpu':>7}")
+    for r in rows:
+        print(f"{r['user']:<8} {r['endpoint']:<34} {r['q_req']:>5} {r['p50']:7.2f} {r['p95']:7.2f} {r['cpu']:7.2f}")
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+def share_with(user, n):
+    """Share n contacts of another owner with `user` (read), so the "own OR shared" filter is exercised."""
+    others = Contact.objects.exclude(owner=user).exclude(owner=None).order_by("pk").values_list("pk", flat=True)
+    step = max(1, others.count() // max(n, 1))
+    ids = list(others[::step][:n]) if n else []
+    return RecordShare.objects.bulk_create(
+        [RecordShare(record_type=Contact.type_key(), record_id=pk, user=user, level="read") for pk in ids])
+
+
+def run_user(user, client, args):
+    """([row dict per case], [(label, params shown, reference SQL)])."""
+    contact = sample_contact(user)
+    rows, plans = [], []
+    for label, params in cases(contact):
+        for _ in range(args.warmup):
+            time_get(client, URL, params)
+        response, all_sql, data_sql = capture(client, params)
+        body = response.json()
+        assert response.status_code == 200, body
+        page_sql, count_sql = reference_sql(user, params)
+        ref_sql = [page_sql, count_sql]
+        for _ in range(args.warmup):
+            time_raw(ref_sql)
+            time_raw(data_sql)
+        samples = {"api": [], "sql": [], "data": []}
+        for _ in range(args.runs):
+            samples["api"].append(time_get(client, URL, params))
+            samples["sql"].append(time_raw(ref_sql))
+            samples["data"].append(time_raw(data_sql))
+        shown = "&".join(f"{k}={v}" for k, v in params.items() if k != "limit")
+        row = {"user": user.username, "case": label, "params": shown, "items": len(body["items"]),
+               "count": body["count"], "count_exact": body["count_exact"], "q_req": len(all_sql),
+               "counted": any("COUNT(" in s.upper() for s in data_sql)}
+        for name, values in samples.items():
+            wall, cpu = [w for w, _c in values], [c for _w, c in values]
+            row[f"{name}_p50"], row[f"{name}_p95"] = statistics.median(wall), percentile(wall, 95)
+            row[f"{name}_cpu"] = statistics.median(cpu)
+        for ref in ("sql", "data"):
+            for p in ("p50", "p95", "cpu"):
+                row[f"x_{ref}_{p}"] = row[f"api_{p}"] / row[f"{ref}_{p}"]
+        rows.append(row)
+        plans.append((label, shown, ref_sql))
+    return rows, plans
+
+
+def combine(rounds):
+    """One row per case from several rounds: the median of each time and of each round's ratio."""
+    out = []
+    for same in zip(*rounds, strict=True):
+        row = dict(same[0])
+        for key, value in same[0].items():
+            if isinstance(value, float):
+                row[key] = statistics.median(r[key] for r in same)
+        out.append(row)
+    return out
+
+
+def print_rows(username, rows):
+    header = (f"{'case':<12} {'params':<26} {'items':>5} {'count':>9} {'q/req':>5} | {'API p50':>7} {'p95':>6} "
+              f"{'cpu':>6} | {'SQL p50':>7} {'cpu':>6} | {'data p50':>8} {'p95':>6} {'cpu':>6} | "
+              f"{'×SQL p50':>8} {'×data p50':>9} {'p95':>5} {'cpu':>5}")
+    print(f"\n[{username}]\n" + header + "\n" + "-" * len(header))
+    for r in rows:
+        count, limit = r["count"], settings.GUANXI_EXACT_COUNT_LIMIT
+        count_s = f"{count:,}" if r["count_exact"] else f"{count:,}+" if count == limit else f"≈{count:,}"
+        nq_s = f"{r['q_req']}" + ("" if r["counted"] else "*")
+        print(f"{r['case']:<12} {r['params'][:26]:<26} {r['items']:>5} {count_s:>9} {nq_s:>5} | "
+              f"{r['api_p50']:7.1f} {r['api_p95']:6.1f} {r['api_cpu']:6.1f} | "
+              f"{r['sql_p50']:7.2f} {r['sql_cpu']:6.2f} | "
+              f"{r['data_p50']:8.2f} {r['data_p95']:6.2f} {r['data_cpu']:6.2f} | {r['x_sql_p50']:8.1f} "
+              f"{r['x_data_p50']:9.1f} {r['x_data_p95']:5.1f} {r['x_data_cpu']:5.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--users", default="rep1,rep3,manager,admin")
+    parser.add_argument("--shares", type=int, default=20)
+    parser.add_argument("--share-with", default="rep1,rep3")
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat everything; report medians over rounds")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
-    rep1 = get_user_model().objects.get(username="rep1")
-    token, raw = ApiToken.issue(user=rep1, name="bench")
-    client = Client(headers={"authorization": f"Bearer {raw}"})
+    User = get_user_model()
+    users = list(User.objects.filter(username__in=args.users.split(",")))
+    users.sort(key=lambda u: args.users.split(",").index(u.username))
+    created_tokens, shares = [], []
+    clients = {}
     try:
+        for user in users:
+            token, raw = ApiToken.issue(user=user, name="bench")
+            created_tokens.append(token)
+            clients[user.username] = Client(headers={"authorization": f"Bearer {raw}"})
+        for user in users:
+            if user.username in args.share_with.split(",") and args.shares:
+                shares += share_with(user, args.shares)
+        global CLOCK
+        CLOCK = CpuClock()
         total = Contact.all_objects.count()
-        vendor = connection.vendor
-        print(f"{vendor} {connection.settings_dict['NAME']}: {total:,} contacts; "
-              f"{args.runs} runs after {args.warmup} warm-up per case; times in ms")
-        contact = sample_contact()
-        rows, plans = [], []
-        for label, params in cases(contact):
-            for _ in range(args.warmup):
-                time_api(client, params)
-            response, all_sql, main_sql, data_sql = capture(client, params)
-            body = response.json()
-            assert response.status_code == 200, body
-            for _ in range(args.warmup):
-                time_raw(main_sql)
-                time_raw(data_sql)
-            api_ms, raw_ms, data_ms = [], [], []
-            for _ in range(args.runs):
-                api_ms.append(time_api(client, params))
-                raw_ms.append(time_raw(main_sql))
-                data_ms.append(time_raw(data_sql))
-            shown = "&".join(f"{k}={v}" for k, v in params.items() if k != "limit")
-            rows.append((label, shown, len(body["items"]), body["count"], body["count_exact"], len(all_sql),
-                         len(main_sql), statistics.median(api_ms), percentile(api_ms, 95),
-                         statistics.median(raw_ms), percentile(raw_ms, 95),
-                         statistics.median(data_ms), percentile(data_ms, 95)))
-            plans.append((label, shown, main_sql))
-
-        header = (f"{'case':<13} {'params':<34} {'items':>5} {'count':>9} {'q/req':>5} {'API p50':>8} "
-                  f"{'API p95':>8} {'SQL p50':>8} {'SQL p95':>8} {'×p50':>5} {'×p95':>5} "
-                  f"{'data p95':>8} {'×data':>5}")
-        print("\n" + header + "\n" + "-" * len(header))
-        for label, shown, items, count, exact, nq, _nmain, ap50, ap95, sp50, sp95, _dp50, dp95 in rows:
-            count_s = f"{count:,}" if exact else f"≈{count:,}" if count != 10000 else "10,000+"
-            print(f"{label:<13} {shown:<34} {items:>5} {count_s:>9} {nq:>5} {ap50:8.1f} {ap95:8.1f} "
-                  f"{sp50:8.2f} {sp95:8.2f} {ap50 / sp50:5.1f} {ap95 / sp95:5.1f} {dp95:8.2f} {ap95 / dp95:5.1f}")
-        print("SQL = the request's own count + page queries run through a plain cursor; data = those plus the "
-              "prefetches (tags, companies), i.e. every statement that fetches the response's data; "
-              "q/req = all queries of one request (token, custom-field definitions, count, page, prefetches).")
+        print(f"{connection.vendor} {connection.settings_dict['NAME']}: {total:,} contacts; {args.runs} runs after "
+              f"{args.warmup} warm-ups per case, {args.rounds} round(s); times in ms; load average "
+              f"{os.getloadavg()[0]:.1f}; {len(shares)} share rows for {args.share_with}")
+        for user in users:
+            print(f"{user.username}: sees {Contact.objects.restrict(user, 'view').count():,} contacts")
+        rounds, floors, all_plans = [], [], []
+        for _ in range(args.rounds):
+            rows, all_plans = [], []
+            for user in users:
+                user_rows, plans = run_user(user, clients[user.username], args)
+                rows += user_rows
+                all_plans.append((user.username, plans))
+            rounds.append(rows)
+            if not args.no_floor:
+                floors.append(measure_floor(clients, args))
+        rows = combine(rounds)
+        for user in users:
+            print_rows(user.username, [r for r in rows if r["user"] == user.username])
+        print("\nSQL = the page query + the capped count query of the same filter through a plain cursor (the "
+              "count is timed even when the API skipped it); data = every data statement the request ran "
+              "(page, count if run, tag and company prefetches); q/req = all statements of one request "
+              "(* = no count query: the page was not full); cpu = median CPU time of this process plus the "
+              "database backend (wall p50/p95 include waiting for a core on a busy machine); × = API / reference"
+              + ("; medians over the rounds." if args.rounds > 1 else "."))
+        if floors:
+            print_floor(combine(floors))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"vendor": connection.vendor, "contacts": total, "rows": rows,
+                                                   "rounds": rounds, "floor": combine(floors) if floors else []},
+                                                  ensure_ascii=False, indent=1))
 
         if not args.no_explain:
-            if vendor == "postgresql":
+            if connection.vendor == "postgresql":
                 trigram_check()
-            for label, shown, sqls in plans:
-                for sql in sqls:
-                    kind = "count" if "COUNT(" in sql.upper() else "page"
-                    print(f"\n== {label} [{kind}] {shown}\n  {sql}\n{explain(sql)}")
-            if vendor == "postgresql":
-                q = contact.name[:2]
-                sql = (f'SELECT COUNT(*) FROM "{TABLE}" WHERE UPPER("{TABLE}"."name"::text) '
-                       f"LIKE UPPER('%%{q}%%')").replace("%%", "%")
-                print(f"\n== 2-character Chinese substring, count only: {q}\n  {sql}\n{explain(sql)}")
+            for username, plans in all_plans:
+                for label, shown, sqls in plans:
+                    for sql in sqls:
+                        kind = "count" if "COUNT(" in sql.upper() else "page"
+                        print(f"\n== {username} {label} [{kind}] {shown}\n  {sql}\n{explain(sql)}")
     finally:
-        token.delete()
+        for token in created_tokens:
+            token.delete()
+        RecordShare.objects.filter(pk__in=[s.pk for s in shares if s.pk]).delete()
 
 
 if __name__ == "__main__":

@@ -81,3 +81,13 @@ def test_partial_indexes_leave_out_blank_values(mostly_blank):
             definition = cursor.fetchone()[0]
         assert "WHERE" in definition.upper() and "''" in definition, definition
 
+
+
+def test_contact_name_has_finer_statistics_on_postgresql(db):
+    """Migration 0007: 1,000 statistics entries for contact names, so that LIKE estimates stay realistic."""
+    if connection.vendor != "postgresql":
+        pytest.skip("statistics targets are a PostgreSQL planner setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attstattarget FROM pg_attribute "
+                       "WHERE attrelid = 'customers_contact'::regclass AND attname = 'name'")
+        assert cursor.fetchone()[0] == 1000
