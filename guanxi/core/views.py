@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.customers.filtersets import contact_email_q, contact_phone_q
 from guanxi.customers.models import Account, Contact
 from guanxi.customers.selectors import home_summary
 from guanxi.framework import registry
@@ -279,11 +280,12 @@ def palette_search(request):
         account_qs = Account.objects.restrict(request.user, "view")
         contact_qs = Contact.objects.restrict(request.user, "view")
         if "@" in q:
-            account_qs, contact_qs = account_qs.none(), contact_qs.filter(email=q.lower())
+            # The filters' own conditions, so that SQLite uses the partial phone/email indexes too.
+            account_qs, contact_qs = account_qs.none(), contact_qs.filter(contact_email_q(q.lower()))
         elif looks_like_phone(q):
             number = normalise_phone(q)
             account_qs = account_qs.filter(phone=number)
-            contact_qs = contact_qs.filter(Q(mobile=number) | Q(phone=number))
+            contact_qs = contact_qs.filter(contact_phone_q(number))
         else:
             account_qs = account_qs.filter(Q(name__icontains=q) | Q(credit_code=q.upper()))
             contact_qs = contact_qs.filter(name__icontains=q)
