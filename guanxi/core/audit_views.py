@@ -22,9 +22,9 @@ from guanxi.framework.registry import Column
 from guanxi.framework.validators import MAX_ID, is_id, validate_no_nul
 from guanxi.framework.views import change_rows
 
-from .access import can_read_audit
 from .audit import audit_log
 from .choices import AuditAction, AuditOutcome
+from .decorators import auditor_required
 from .models import AuditEvent
 
 PAGE_SIZE = 50
@@ -170,12 +170,6 @@ class AuditFilterForm(forms.Form):
         return described
 
 
-def _auditor_only(request):
-    # Like an out-of-scope record: the page does not exist for everyone else.
-    if not can_read_audit(request.user):
-        raise Http404
-
-
 # Fixed words the writers store in details ("via", "kind"), shown in the reader's language.
 DETAIL_WORDS = {
     "edit form": gettext_lazy("edit form"),
@@ -259,9 +253,8 @@ def _cursor(request, name):
     return int(raw)
 
 
-@login_required
+@auditor_required
 def audit_log_view(request):
-    _auditor_only(request)
     form = AuditFilterForm(request.GET or None)
     status = 200
     try:
@@ -313,9 +306,8 @@ def _export_columns():
     ]
 
 
-@login_required
+@auditor_required
 def audit_export(request):
-    _auditor_only(request)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         errors = "; ".join(f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}"
