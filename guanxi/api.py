@@ -17,5 +17,7 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", customers_router)
 api.add_router("", activities_router)
+api.add_router("", "guanxi.sales.api.router")
+api.add_router("/pools", "guanxi.customers.pool_api.router")
 api.add_router("/tasks", "guanxi.activities.task_api.router")
 api.add_router("/notifications", "guanxi.core.notification_api.router")

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "guanxi.core",
     "guanxi.customers",
     "guanxi.activities",
+    "guanxi.sales",
     "guanxi.integrations",
 ]
 

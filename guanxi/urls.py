@@ -15,6 +15,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("guanxi.customers.urls")),
     path("", include("guanxi.activities.urls")),
+    path("", include("guanxi.sales.urls")),
     path("", include("guanxi.integrations.urls")),
     path("", include("guanxi.activities.calendar_urls")),
     path("", include("guanxi.core.urls")),

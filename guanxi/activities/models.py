@@ -40,6 +40,14 @@ class Interaction(Record, OwnedMixin):
         "customers.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="interactions",
     )
+    lead = models.ForeignKey(
+        "sales.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="interactions",
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="interactions",
+    )
     participant_contacts = models.ManyToManyField(
         "customers.Contact", verbose_name=_("contacts taking part"), blank=True, related_name="+"
     )
@@ -53,7 +61,7 @@ class Interaction(Record, OwnedMixin):
     email_from = models.CharField(pgettext_lazy("email", "from"), max_length=320, blank=True)
     email_to = models.TextField(pgettext_lazy("email", "to"), max_length=5000, blank=True)
 
-    access_parents_any = ("account", "contact")
+    access_parents_any = ("account", "contact", "lead", "opportunity")
     # Email addresses and message text of customers are personal data too.
     sensitive_fields = {"email_from": "email", "email_to": "email"}
 
@@ -68,6 +76,8 @@ class Interaction(Record, OwnedMixin):
         indexes = [
             models.Index(fields=["account", "-occurred_at"], name="interaction_account_idx"),
             models.Index(fields=["contact", "-occurred_at"], name="interaction_contact_idx"),
+            models.Index(fields=["lead", "-occurred_at"], name="interaction_lead_idx"),
+            models.Index(fields=["opportunity", "-occurred_at"], name="interaction_opportunity_idx"),
             models.Index(fields=["owner", "-occurred_at"], name="interaction_owner_idx"),
             models.Index(fields=["kind", "-occurred_at"], name="interaction_kind_idx"),
             # The list's default order: a page is read off this index and filtered by visibility.
@@ -83,8 +93,8 @@ class Interaction(Record, OwnedMixin):
 
     def clean(self):
         super().clean()
-        if not self.account_id and not self.contact_id:
-            raise ValidationError(_("Choose the company or the contact this is about."))
+        if not (self.account_id or self.contact_id or self.lead_id or self.opportunity_id):
+            raise ValidationError(_("Choose the company, contact, lead or opportunity this is about."))
 
 
 class Attachment(models.Model):
@@ -138,6 +148,14 @@ class Task(Record, OwnedMixin):
     )
     contact = models.ForeignKey(
         "customers.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="tasks",
+    )
+    lead = models.ForeignKey(
+        "sales.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="tasks",
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="tasks",
     )
 

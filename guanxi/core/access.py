@@ -260,7 +260,29 @@ def visibility_q(user, model, action, prefix=""):
     shared = _shared_ids(user, type_key(model), action)
     if shared:
         condition |= Q(**{f"{prefix}pk__in": shared})
+    if getattr(model, "pooled", False) and action in POOL_ACTIONS:
+        pools = pool_ids(user)
+        if pools:
+            # Unowned records in a customer pool (公海) the user belongs to: seen so they can be claimed.
+            condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}pool_id__in": pools})
     return live & condition
+
+
+# What membership of a customer pool grants on its unowned records; claiming is a command of its own.
+POOL_ACTIONS = {"view"}
+
+
+def pool_ids(user) -> list:
+    """Ids of the active customer pools the user belongs to, directly or through their team (cached)."""
+    cache = _cache(user)
+    if "pools" not in cache:
+        from guanxi.customers.models import Pool
+
+        who = Q(members=user.pk)
+        if user.team_id:
+            who |= Q(member_teams=user.team_id)
+        cache["pools"] = sorted(set(Pool.objects.filter(who, is_active=True).values_list("pk", flat=True)))
+    return cache["pools"]
 
 
 def can(user, action, obj) -> bool:
@@ -362,6 +384,12 @@ def explain(user, obj, action="view"):
     else:
         reasons.append(Reason(False, _("The owner is outside the user's visibility “%(scope)s”.") % {
             "scope": Scope(g.scope).label}))
+    if getattr(model, "pooled", False) and owner_id is None and obj.pool_id:
+        ok = action in POOL_ACTIONS and obj.pool_id in pool_ids(user)
+        text = (_("It is unowned in customer pool “%(pool)s”, which the user belongs to.") if ok else
+                _("It is unowned in customer pool “%(pool)s”, which does not grant this to the user."))
+        reasons.append(Reason(ok, text % {"pool": obj.pool}))
+        decision |= ok
     shares = RecordShare.objects.filter(record_type=key, record_id=obj.pk).filter(
         Q(user_id=user.pk) | (Q(team_id=user.team_id) if user.team_id else Q(pk__in=[])))
     for share in shares.select_related("user", "team"):

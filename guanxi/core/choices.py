@@ -78,6 +78,13 @@ class AuditAction(models.TextChoices):
     SETTINGS_CHANGE = "settings_change", _("Settings change")
     OTP_CHANGE = "otp_change", _("Two-factor change")
     AUDIT_EXPORT = "audit_export", _("Audit log export")
+    LEAD_ASSIGN = "lead_assign", _("Lead assigned")
+    LEAD_CONVERT = "lead_convert", _("Lead converted")
+    LEAD_DISQUALIFY = "lead_disqualify", _("Lead disqualified")
+    POOL_CLAIM = "pool_claim", _("Claimed from a customer pool")
+    POOL_RETURN = "pool_return", _("Returned to a customer pool")
+    POOL_RECLAIM = "pool_reclaim", _("Reclaimed to a customer pool")
+    STAGE_CHANGE = "stage_change", _("Deal stage change")
 
 
 class AuditOutcome(models.TextChoices):

@@ -20,7 +20,9 @@ DEFAULT_ROLES = {
                        "activities.interaction": (["view", "add", "change"], Scope.ALL),
                        "activities.task": (["view", "add", "change", "delete"], Scope.OWN)}),
     "marketer": ("市场专员 / Marketer", False, False, (["view", "export"], Scope.ALL),
-                 {"activities.task": (["view", "add", "change", "delete"], Scope.OWN)}),
+                 {"activities.task": (["view", "add", "change", "delete"], Scope.OWN),
+                  # Marketing brings the leads in (campaigns, imports) and routes them to sales.
+                  "sales.lead": (["view", "add", "change", "export", "import", "assign"], Scope.ALL)}),
     "auditor": ("审计员 / Auditor", False, True, None, {}),
 }
 

@@ -49,3 +49,16 @@ class RelationType(models.TextChoices):
     COMPETITOR = "competitor", _("Competitor")
     DISTRIBUTOR = "distributor", _("Distributor")
     SUBSIDIARY = "subsidiary", _("Subsidiary")
+
+
+class PoolRecordKind(models.TextChoices):
+    ACCOUNT = "customers.account", _("Companies")
+    LEAD = "sales.lead", _("Leads")
+
+
+class PoolEventKind(models.TextChoices):
+    ENTERED = "entered", _("Put into the pool")
+    CLAIMED = "claimed", _("Claimed")
+    RETURNED = "returned", _("Returned")
+    RECLAIMED = "reclaimed", _("Reclaimed automatically")
+    ASSIGNED = "assigned", _("Assigned from the pool")

@@ -8,10 +8,12 @@ from guanxi.framework.base import AddressMixin, OwnedMixin, Record, TaggedMixin
 from guanxi.framework.fields import PhoneField
 from guanxi.framework.validators import validate_credit_code
 
-from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
+from .choices import CompanySize, Industry, LifecycleStage, PoolEventKind, PoolRecordKind, RelationType, Source
 
 
 class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
+    pooled = True  # unowned companies in a customer pool are visible to its members (core.access)
+
     name = models.CharField(_("name"), max_length=200)
     credit_code = models.CharField(
         _("unified social credit code"), max_length=18, blank=True, validators=[validate_credit_code],
@@ -33,6 +35,12 @@ class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
     )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     description = models.TextField(_("description"), max_length=5000, blank=True)
+    # Customer pool (公海): in the pool while owner is empty; claimed_at starts the reclaim clock.
+    pool = models.ForeignKey(
+        "customers.Pool", verbose_name=_("customer pool"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="accounts",
+    )
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("company")
@@ -50,6 +58,7 @@ class Account(Record, OwnedMixin, TaggedMixin, AddressMixin):
             models.Index(fields=["lifecycle_stage", "name"], name="account_stage_idx"),
             models.Index(fields=["owner", "name"], name="account_owner_idx"),
             models.Index(fields=["phone"], name="account_phone_idx"),
+            models.Index(fields=["pool", "owner"], name="account_pool_idx", condition=models.Q(pool__isnull=False)),
         ]
 
     def __str__(self):
@@ -188,3 +197,79 @@ class AccountRelation(Record):
 
     def get_absolute_url(self):
         return reverse("customers:accountrelation_detail", args=[self.pk])
+
+
+class Pool(models.Model):
+    """A shared customer pool (公海): unowned companies and leads that its members may claim.
+
+    A record is *in* the pool when its `pool` is this pool and it has no owner; once claimed it keeps
+    `pool` (so the claim counts against the claimer's quota and the reclaim job watches it) until it is
+    returned, reclaimed or moved out of the pool by an administrator.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    members = models.ManyToManyField(
+        "core.User", verbose_name=_("members"), blank=True, related_name="pools",
+        help_text=_("Users who see the pool and may claim from it."),
+    )
+    member_teams = models.ManyToManyField(
+        "core.Team", verbose_name=_("member teams"), blank=True, related_name="pools",
+        help_text=_("Every member of these teams sees the pool and may claim from it."),
+    )
+    provinces = models.CharField(
+        _("region (provinces)"), max_length=500, blank=True,
+        help_text=_("Comma-separated provinces whose returned and unassigned records land in this pool."),
+    )
+    claim_quota = models.PositiveIntegerField(
+        _("claim quota"), default=20,
+        help_text=_("How many records from this pool one user may hold at a time."),
+    )
+    reclaim_days = models.PositiveIntegerField(
+        _("reclaim after (days)"), default=30,
+        help_text=_("A claimed record without a follow-up or deal for this many days returns to the pool; "
+                    "0 turns this off."),
+    )
+    cooldown_days = models.PositiveIntegerField(
+        _("no re-claim for (days)"), default=7,
+        help_text=_("A user who returned a record, or lost it to the reclaim job, may not claim it again "
+                    "for this many days."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer pool")
+        verbose_name_plural = _("customer pools")
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:pool_detail", args=[self.pk])
+
+
+class PoolEvent(models.Model):
+    """What happened to a record in a pool: the claim quota's cooldown and the pool history read this."""
+
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="events")
+    record_type = models.CharField(max_length=50, choices=PoolRecordKind.choices)
+    record_id = models.BigIntegerField()
+    kind = models.CharField(_("event"), max_length=10, choices=PoolEventKind.choices)
+    user = models.ForeignKey(
+        "core.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Who claimed or returned it; for a reclaim, the owner who lost it."),
+    )
+    actor = models.ForeignKey("core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        verbose_name = _("pool event")
+        verbose_name_plural = _("pool events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["record_type", "record_id", "-at"], name="poolevent_record_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.record_type}#{self.record_id}"

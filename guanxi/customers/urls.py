@@ -9,4 +9,5 @@ urlpatterns = [
     path("companies/", include(record_urls(ACCOUNT))),
     path("contacts/", include(record_urls(CONTACT))),
     path("relations/", include(record_urls(RELATION))),
+    path("", include("guanxi.customers.pool_urls")),
 ]

@@ -253,6 +253,13 @@ COVERED_ELSEWHERE = {
     AuditAction.ORG_CHANGE: "guanxi/core/tests/test_org.py",
     AuditAction.SHARE_CHANGE: "guanxi/core/tests/test_org.py",
     AuditAction.OTP_CHANGE: "guanxi/core/tests/test_login_security.py",
+    AuditAction.LEAD_ASSIGN: "guanxi/sales/tests/test_lead_assignment.py",
+    AuditAction.LEAD_CONVERT: "guanxi/sales/tests/test_lead_convert.py",
+    AuditAction.LEAD_DISQUALIFY: "guanxi/sales/tests/test_lead_convert.py",
+    AuditAction.POOL_CLAIM: "guanxi/customers/tests/test_pools.py",
+    AuditAction.POOL_RETURN: "guanxi/customers/tests/test_pools.py",
+    AuditAction.POOL_RECLAIM: "guanxi/customers/tests/test_pools.py",
+    AuditAction.STAGE_CHANGE: "guanxi/sales/tests/test_opportunity_stages.py",
 }
 
 

@@ -1,0 +1,5 @@
+"""Placeholder until its owner fills it."""
+
+from ninja import Router
+
+router = Router()
