@@ -59,7 +59,16 @@
         }],
       });
       chart.on("click", function (p) { if (p.dataType === "node" && p.data.url) window.location = p.data.url; });
-      window.addEventListener("resize", function () { chart.resize(); });
+      // Follow the element's own size, not window resizes: a full-page screenshot or a phone's address bar
+      // fires window resizes that leave the chart as it is, and resizing mid force-layout made ECharts throw.
+      var size = [el.clientWidth, el.clientHeight];
+      if (window.ResizeObserver) {
+        new ResizeObserver(function () {
+          if (el.clientWidth === size[0] && el.clientHeight === size[1]) return;
+          size = [el.clientWidth, el.clientHeight];
+          requestAnimationFrame(function () { chart.resize(); });
+        }).observe(el);
+      }
     });
   }
 

@@ -79,7 +79,8 @@ def _open_page(chromium, live_server, **context_args):
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = []
-    page.on("pageerror", lambda exc: problems.append(f"JavaScript error: {exc}"))
+    # The stack says which script threw (a bare message from a minified library is hard to place).
+    page.on("pageerror", lambda exc: problems.append(f"JavaScript error: {exc} {getattr(exc, 'stack', '') or ''}"))
     page.on(
         "response",
         lambda r: r.status >= 500 and problems.append(f"server error {r.status} on {r.request.method} {r.url}"),
