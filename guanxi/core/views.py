@@ -273,22 +273,38 @@ def custom_field_delete(request, pk):
 
 @login_required
 def palette_search(request):
-    """Ctrl+K: companies and contacts by name, phone, email or credit code (restricted like every list)."""
+    """Ctrl+K: companies, contacts, leads and deals by name, phone, email or credit code (restricted like
+    every list). Phone and email match exactly, so a record is found without revealing the masked value."""
+    from guanxi.framework.redaction import redact_links
+    from guanxi.sales.models import Lead, Opportunity
+
     q = request.GET.get("q", "").strip()[:100].replace("\x00", "")
-    accounts, contacts = [], []
+    accounts, contacts, leads, deals = [], [], [], []
     if q:
         account_qs = Account.objects.restrict(request.user, "view")
         contact_qs = Contact.objects.restrict(request.user, "view")
+        lead_qs = Lead.objects.restrict(request.user, "view")
+        deal_qs = Opportunity.objects.restrict(request.user, "view")
         if "@" in q:
             # The filters' own conditions, so that SQLite uses the partial phone/email indexes too.
             account_qs, contact_qs = account_qs.none(), contact_qs.filter(contact_email_q(q.lower()))
+            lead_qs, deal_qs = lead_qs.filter(email=q.lower()), deal_qs.none()
         elif looks_like_phone(q):
             number = normalise_phone(q)
             account_qs = account_qs.filter(phone=number)
             contact_qs = contact_qs.filter(contact_phone_q(number))
+            lead_qs = lead_qs.filter(Q(mobile=number) | Q(phone=number))
+            deal_qs = deal_qs.none()
         else:
             account_qs = account_qs.filter(Q(name__icontains=q) | Q(credit_code=q.upper()))
             contact_qs = contact_qs.filter(name__icontains=q)
+            lead_qs = lead_qs.filter(Q(name__icontains=q) | Q(company_name__icontains=q))
+            deal_qs = deal_qs.filter(name__icontains=q)
         accounts = list(account_qs.order_by("name", "pk")[:8])
         contacts = list(contact_qs.order_by("name", "pk")[:8])
-    return render(request, "core/_palette_results.html", {"q": q, "accounts": accounts, "contacts": contacts})
+        leads = list(lead_qs.order_by("-created_at", "-pk")[:5])
+        # A deal can be visible while its company is not: that link shows empty rather than its name.
+        deals = redact_links(deal_qs.select_related("account", "stage").order_by("-created_at", "-pk")[:5],
+                             request.user)
+    return render(request, "core/_palette_results.html",
+                  {"q": q, "accounts": accounts, "contacts": contacts, "leads": leads, "deals": deals})
