@@ -1,4 +1,4 @@
-"""REST API for activities: interactions, the unified timeline of a company or contact (and tasks).
+"""REST API for activities: interactions, the unified timeline of a company, contact, lead or deal (and tasks).
 
 One `router`, mounted at the API root by guanxi/api.py; each part adds its sub-routers or paths to it.
 """
@@ -14,11 +14,12 @@ from ninja import Field, Query, Router, Schema
 
 from guanxi.customers.models import Account, Contact
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, crud_router
+from guanxi.sales.models import Lead, Opportunity
 
 from . import timeline
 from .choices import Direction, InteractionKind
 from .records import INTERACTION
-from .services import interaction_default_account
+from .services import deal_default_account, interaction_default_account
 
 router = Router()
 
@@ -42,6 +43,8 @@ class InteractionOut(Schema):
     next_step_due: datetime.date | None
     account: int | None = Field(None, alias="account_id")
     contact: int | None = Field(None, alias="contact_id")
+    lead: int | None = Field(None, alias="lead_id")
+    opportunity: int | None = Field(None, alias="opportunity_id")
     participant_contacts: list[int]
     participant_users: list[int]
     owner: int | None = Field(None, alias="owner_id")
@@ -75,8 +78,11 @@ class InteractionIn(InputSchema):
     outcome: str = ""
     next_step: str = ""
     next_step_due: datetime.date | None = None
-    account: Id | None = Field(None, description="The company; filled in from the contact when it has one.")
+    account: Id | None = Field(None, description="The company; filled in from the deal, or from the contact "
+                               "when it has one company.")
     contact: Id | None = None
+    lead: Id | None = None
+    opportunity: Id | None = Field(None, description="The deal (opportunity).")
     participant_contacts: list[Id] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
     participant_users: list[Id] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
     owner: Id | None = Field(None, description="Who logged it; defaults to you.")
@@ -96,6 +102,8 @@ class InteractionPatch(InputSchema):
     next_step_due: datetime.date | None = None
     account: Id | None = None
     contact: Id | None = None
+    lead: Id | None = None
+    opportunity: Id | None = None
     participant_contacts: list[Id] | None = Field(None, max_length=MAX_PARTICIPANTS)
     participant_users: list[Id] | None = Field(None, max_length=MAX_PARTICIPANTS)
     owner: Id | None = None
@@ -121,6 +129,15 @@ def _active_users(ids, field):
     return users
 
 
+# The records an interaction or task is about: body field -> (model, "not found" message).
+LINKS = {
+    "account": (Account, lambda: _("No such company.")),
+    "contact": (Contact, lambda: _("No such contact.")),
+    "lead": (Lead, lambda: _("No such lead.")),
+    "opportunity": (Opportunity, lambda: _("No such opportunity.")),
+}
+
+
 def interaction_fields(data, obj, user):
     """Model values from an interaction body: references resolved within the user's scope (422 otherwise)."""
     related = {}
@@ -133,12 +150,12 @@ def interaction_fields(data, obj, user):
     when = data.get("occurred_at")
     if when is not None and timezone.is_naive(when):
         data["occurred_at"] = timezone.make_aware(when, timeline.user_timezone(user))
-    if "account" in data:
-        pk = data.pop("account")
-        data["account"] = _visible(Account, user, pk, "account", _("No such company.")) if pk else None
-    if "contact" in data:
-        pk = data.pop("contact")
-        data["contact"] = _visible(Contact, user, pk, "contact", _("No such contact.")) if pk else None
+    for name, (model, message) in LINKS.items():
+        if name in data:
+            pk = data.pop(name)
+            data[name] = _visible(model, user, pk, name, message()) if pk else None
+    if obj is None and data.get("opportunity") and not data.get("account"):
+        data["account"] = deal_default_account(opportunity=data["opportunity"], actor=user)
     if obj is None and data.get("contact") and not data.get("account"):
         data["account"] = interaction_default_account(contact=data["contact"], actor=user)
     if data.get("participant_contacts") is not None:
@@ -189,8 +206,10 @@ class DetailOut(Schema):
 
 
 class TimelineItemOut(Schema):
-    source: str = Field(description="interaction, task_created, task_completed, change (more as apps add them).")
-    kind: str = Field(description="The value the `kind` filter matches: an interaction type, task or change.")
+    source: str = Field(description="interaction, task_created, task_completed, change, stage (a deal's stage "
+                        "change; more as apps add them).")
+    kind: str = Field(description="The value the `kind` filter matches: an interaction type, task, change or "
+                      "stage.")
     kind_label: str
     id: int = Field(description="Id of the row in its source (interaction, task or change event).")
     at: datetime.datetime
@@ -266,7 +285,8 @@ def _timeline(request, model, pk, query):
 
 
 @router.get("/accounts/{pk}/timeline", response={200: TimelinePageOut, **ERRORS}, tags=["accounts"],
-            summary="A company's timeline: its interactions, tasks and changes and its contacts', newest first",
+            summary="A company's timeline: its interactions, tasks and changes and its contacts' and deals', "
+            "newest first",
             operation_id="account_timeline")
 def account_timeline(request, pk: Id, query: Query[TimelineQuery]):
     return _timeline(request, Account, pk, query)
@@ -277,3 +297,16 @@ def account_timeline(request, pk: Id, query: Query[TimelineQuery]):
             operation_id="contact_timeline")
 def contact_timeline(request, pk: Id, query: Query[TimelineQuery]):
     return _timeline(request, Contact, pk, query)
+
+
+@router.get("/leads/{pk}/timeline", response={200: TimelinePageOut, **ERRORS}, tags=["leads"],
+            summary="A lead's timeline: interactions, tasks and changes, newest first", operation_id="lead_timeline")
+def lead_timeline(request, pk: Id, query: Query[TimelineQuery]):
+    return _timeline(request, Lead, pk, query)
+
+
+@router.get("/opportunities/{pk}/timeline", response={200: TimelinePageOut, **ERRORS}, tags=["opportunities"],
+            summary="A deal's timeline: interactions, tasks, stage changes and changes, newest first",
+            operation_id="opportunity_timeline")
+def opportunity_timeline(request, pk: Id, query: Query[TimelineQuery]):
+    return _timeline(request, Opportunity, pk, query)

@@ -17,6 +17,9 @@ class InteractionFilterSet(RecordFilterSet):
                                           max_value=MAX_ID)
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
                                           max_value=MAX_ID)
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead ID"), min_value=1, max_value=MAX_ID)
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity ID"), min_value=1,
+                                              max_value=MAX_ID)
     occurred_after = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__gte", label=_("From"),
                                                widget=forms.DateInput(attrs={"type": "date"}))
     occurred_before = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__lte", label=_("Until"),
@@ -37,6 +40,9 @@ class TaskFilterSet(RecordFilterSet):
                                           max_value=MAX_ID)
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
                                           max_value=MAX_ID)
+    lead = django_filters.NumberFilter(field_name="lead_id", label=_("Lead ID"), min_value=1, max_value=MAX_ID)
+    opportunity = django_filters.NumberFilter(field_name="opportunity_id", label=_("Opportunity ID"), min_value=1,
+                                              max_value=MAX_ID)
     due_after = django_filters.DateFilter(field_name="due_at", lookup_expr="date__gte", label=_("Due from"),
                                           widget=forms.DateInput(attrs={"type": "date"}))
     due_before = django_filters.DateFilter(field_name="due_at", lookup_expr="date__lte", label=_("Due until"),

@@ -1,4 +1,4 @@
-"""The quick "log a call / meeting / visit / note / message" form on company and contact pages."""
+"""The quick "log a call / meeting / visit / note / message" form on company, contact, lead and deal pages."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -10,10 +10,11 @@ from guanxi.framework.forms import BLANK_CHOICE_LABEL, AutocompleteSelect
 
 from .forms import DATETIME
 from .models import Interaction
+from .selectors import CONTACT, FILED_UNDER
 
-ACCOUNT, CONTACT = "customers.account", "customers.contact"
-# What a record page can log against: the record's type key -> the interaction field it fills.
-LOG_TARGETS = {ACCOUNT: "account", CONTACT: "contact"}
+# What a record page can log against: the record's type key -> the interaction field it fills
+# (customers.account, customers.contact, sales.lead, sales.opportunity).
+LOG_TARGETS = dict(FILED_UNDER)
 # Model fields the form passes to interaction_log as they are.
 PASSED = ("direction", "subject", "content", "duration_minutes", "outcome", "next_step", "next_step_due")
 
@@ -54,7 +55,11 @@ class QuickLogForm(forms.ModelForm):
         self.fields["participant_users"].required = False
         self.fields["occurred_at"].show_hidden_initial = False  # set for fields with a callable default
         self.fields["occurred_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-        if self.target == "account":
+        if self.target == "lead":
+            # A lead is not yet a company or contact of ours: the interaction is filed under it alone.
+            del self.fields["account"], self.fields["contact"]
+        elif self.target in ("account", "opportunity"):
+            # A deal's interaction is also filed under the deal's company (by the service).
             del self.fields["account"]
             self.fields["contact"].queryset = visible_contacts
         else:
@@ -92,8 +97,10 @@ class QuickLogForm(forms.ModelForm):
             participant_contacts=list(cd.get("participant_contacts") or []),
             participant_users=list(cd.get("participant_users") or []),
         )
-        if self.target == "account":
-            kwargs.update(account=self.record, contact=cd.get("contact"))
-        else:
+        if self.target == "contact":
             kwargs.update(contact=self.record, account=cd.get("account"))
+        else:
+            kwargs[self.target] = self.record
+            if "contact" in self.fields:
+                kwargs["contact"] = cd.get("contact")
         return kwargs

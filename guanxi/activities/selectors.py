@@ -11,6 +11,9 @@ from .choices import InteractionKind, TaskStatus
 from .models import Interaction, Task
 
 ACCOUNT, CONTACT = "customers.account", "customers.contact"
+LEAD, OPPORTUNITY = "sales.lead", "sales.opportunity"
+# Target type key -> the interaction/task field that files a row under a record of that type.
+FILED_UNDER = {ACCOUNT: "account", CONTACT: "contact", LEAD: "lead", OPPORTUNITY: "opportunity"}
 # Internal notes are history, not contact with the customer: they do not count as "last contacted".
 NOT_CONTACT = (InteractionKind.NOTE,)
 
@@ -19,20 +22,28 @@ NOT_CONTACT = (InteractionKind.NOTE,)
 MAX_PARTICIPATIONS = 1000
 
 
+def _filed_under(targets):
+    """Q for rows (interactions or tasks) filed under any record in `targets`; an empty Q when none."""
+    condition = Q()
+    for key, name in FILED_UNDER.items():
+        ids = targets.get(key) or []
+        if ids:
+            condition |= Q(**{f"{name}_id__in": ids})
+    return condition
+
+
 def interactions_about(targets):
     """Q for the interactions about any record in `targets` = {type key: [ids]}: filed under one of the
-    companies or contacts, or with one of the contacts taking part. None when nothing can match.
+    companies, contacts, leads or deals, or with one of the contacts taking part. None when nothing can match.
 
     The reference rule, for tests: visible_interactions_about() gives the same rows as
     Interaction.objects.restrict(user, "view").filter(interactions_about(targets)).
     """
-    accounts, contacts = targets.get(ACCOUNT) or [], targets.get(CONTACT) or []
-    condition = Q()
-    if accounts:
-        condition |= Q(account_id__in=accounts)
+    contacts = targets.get(CONTACT) or []
+    condition = _filed_under(targets)
     if contacts:
         taking_part = Interaction.participant_contacts.through.objects.filter(contact_id__in=contacts)
-        condition |= Q(contact_id__in=contacts) | Q(pk__in=taking_part.values("interaction_id"))
+        condition |= Q(pk__in=taking_part.values("interaction_id"))
     return condition or None
 
 
@@ -42,37 +53,36 @@ def visible_interactions_about(user, targets):
     `targets` must hold only records the user may see (read through restrict(), as timeline.context_for
     does). Then an interaction filed under one of them is visible by the rule in guanxi.core.access (an
     interaction is visible when any record it is about is), so those rows need no further row filter;
-    only interactions that a target contact merely took part in are checked, by their own company and
-    contact. Written this way because restrict() on interactions compiles to "account_id IN (every
-    visible company) OR contact_id IN (every visible contact)", which PostgreSQL evaluates as hashed
-    subplans over all of them: ~30 ms for a sales rep and ~2 s for an administrator per query at 200k
-    companies and 1M interactions, against a few ms here (index scans on the target ids).
+    only interactions that a target contact merely took part in are checked, by the records they are
+    filed under (company, contact, lead, deal). Written this way because restrict() on interactions
+    compiles to "account_id IN (every visible company) OR contact_id IN (every visible contact)", which
+    PostgreSQL evaluates as hashed subplans over all of them: ~30 ms for a sales rep and ~2 s for an
+    administrator per query at 200k companies and 1M interactions, against a few ms here (index scans on
+    the target ids).
     """
     from guanxi.core import access
-    from guanxi.customers.models import Account, Contact
 
     if not access.allows(user, "view", Interaction):
         return None
-    accounts, contacts = targets.get(ACCOUNT) or [], targets.get(CONTACT) or []
-    condition = Q()
-    if accounts:
-        condition |= Q(account_id__in=accounts)
+    contacts = targets.get(CONTACT) or []
+    filed = _filed_under(targets)
+    condition = filed
     if contacts:
-        condition |= Q(contact_id__in=contacts)
         taking_part = Interaction.participant_contacts.through.objects.filter(contact_id__in=contacts)
+        names = list(FILED_UNDER.values())
         rows = list(
-            Interaction.objects.filter(pk__in=taking_part.values("interaction_id"))
-            .exclude(Q(account_id__in=accounts) | Q(contact_id__in=contacts))
-            .order_by("-occurred_at", "-id").values_list("pk", "account_id", "contact_id")[:MAX_PARTICIPATIONS]
+            Interaction.objects.filter(pk__in=taking_part.values("interaction_id")).exclude(filed)
+            .order_by("-occurred_at", "-id").values_list("pk", *(f"{n}_id" for n in names))[:MAX_PARTICIPATIONS]
         )
         if rows:
-            about_accounts = {a for _pk, a, _c in rows if a}
-            about_contacts = {c for _pk, _a, c in rows if c}
-            seen_accounts = set(Account.objects.restrict(user, "view").filter(pk__in=sorted(about_accounts))
-                                .values_list("pk", flat=True)) if about_accounts else set()
-            seen_contacts = set(Contact.objects.restrict(user, "view").filter(pk__in=sorted(about_contacts))
-                                .values_list("pk", flat=True)) if about_contacts else set()
-            visible = [pk for pk, a, c in rows if a in seen_accounts or c in seen_contacts]
+            # Visible when any record it is filed under is visible (the rule of core.access), a query per type.
+            seen = []
+            for i, name in enumerate(names, start=1):
+                ids = sorted({row[i] for row in rows if row[i]})
+                model = Interaction._meta.get_field(name).related_model
+                seen.append(set(model.objects.restrict(user, "view").filter(pk__in=ids)
+                                .values_list("pk", flat=True)) if ids else set())
+            visible = [row[0] for row in rows if any(row[i] in seen[i - 1] for i in range(1, len(names) + 1))]
             if visible:
                 condition |= Q(pk__in=visible)
     if not condition:
@@ -81,14 +91,8 @@ def visible_interactions_about(user, targets):
 
 
 def tasks_about(targets):
-    """Q for the tasks about any company or contact in `targets`; None when nothing can match."""
-    accounts, contacts = targets.get(ACCOUNT) or [], targets.get(CONTACT) or []
-    condition = Q()
-    if accounts:
-        condition |= Q(account_id__in=accounts)
-    if contacts:
-        condition |= Q(contact_id__in=contacts)
-    return condition or None
+    """Q for the tasks about any company, contact, lead or deal in `targets`; None when nothing can match."""
+    return _filed_under(targets) or None
 
 
 @dataclass(frozen=True)

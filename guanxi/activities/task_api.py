@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import model_validator
 
-from guanxi.customers.models import Account, Contact
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, crud_router
 
 from . import task_services
+from .api import LINKS
 from .choices import Priority, Recurrence
 from .records import TASK
+from .services import deal_default_account
 
 Custom = dict[str, Any]
 Version = Field(None, ge=1, le=2**31, description="The version you read; a stale one gets 409 and changes nothing.")
@@ -41,6 +42,8 @@ class TaskOut(Schema):
     previous: int | None = Field(None, alias="previous_id", description="The occurrence this one repeats.")
     account: int | None = Field(None, alias="account_id")
     contact: int | None = Field(None, alias="contact_id")
+    lead: int | None = Field(None, alias="lead_id")
+    opportunity: int | None = Field(None, alias="opportunity_id")
     owner: int | None = Field(None, alias="owner_id", description="The assignee.")
     custom: Custom
     version: int
@@ -67,8 +70,10 @@ class TaskIn(ObjectBody):
     remind_at: datetime.datetime | None = Field(None, description="Not later than due_at.")
     recurrence: Recurrence = Recurrence.NONE
     recurrence_interval: int = Field(1, ge=1, le=365)
-    account: Id | None = None
+    account: Id | None = Field(None, description="The company; the deal's company when a deal is given.")
     contact: Id | None = None
+    lead: Id | None = None
+    opportunity: Id | None = Field(None, description="The deal (opportunity).")
     owner: Id | None = Field(None, description="The assignee; yourself when omitted.")
     custom: Custom = Field(default_factory=dict)
 
@@ -84,6 +89,8 @@ class TaskPatch(ObjectBody):
     recurrence_interval: int | None = Field(None, ge=1, le=365)
     account: Id | None = None
     contact: Id | None = None
+    lead: Id | None = None
+    opportunity: Id | None = None
     owner: Id | None = None
     custom: Custom | None = None
 
@@ -117,16 +124,14 @@ def task_fields(data, obj, user):
     for name in ("due_at", "remind_at"):
         if name in data:
             data[name] = _aware(data[name], user)
-    if "account" in data:
-        pk = data.pop("account")
-        data["account"] = Account.objects.restrict(user, "view").filter(pk=pk).first() if pk else None
-        if pk and data["account"] is None:
-            raise _invalid("account", _("No such company."))
-    if "contact" in data:
-        pk = data.pop("contact")
-        data["contact"] = Contact.objects.restrict(user, "view").filter(pk=pk).first() if pk else None
-        if pk and data["contact"] is None:
-            raise _invalid("contact", _("No such contact."))
+    for name, (model, message) in LINKS.items():
+        if name in data:
+            pk = data.pop(name)
+            data[name] = model.objects.restrict(user, "view").filter(pk=pk).first() if pk else None
+            if pk and data[name] is None:
+                raise _invalid(name, message())
+    if obj is None and data.get("opportunity") and not data.get("account"):
+        data["account"] = deal_default_account(opportunity=data["opportunity"], actor=user)
     if "owner" in data:
         pk = data.pop("owner")
         data["owner"] = get_user_model().objects.filter(pk=pk, is_active=True).first() if pk else None

@@ -136,7 +136,8 @@ def _create_next_occurrence(*, actor, task, now):
     nxt = Task(
         title=task.title, description=task.description, priority=task.priority, owner=task.owner,
         due_at=due, remind_at=remind, recurrence=task.recurrence, recurrence_interval=task.recurrence_interval,
-        account=task.account, contact=task.contact, previous=task, created_by=actor, custom=dict(task.custom or {}),
+        account=task.account, contact=task.contact, lead=task.lead, opportunity=task.opportunity, previous=task,
+        created_by=actor, custom=dict(task.custom or {}),
     )
     nxt.full_clean(validate_unique=False)
     try:

@@ -1,5 +1,5 @@
 """Task pages: My tasks (overdue / today / upcoming), the manager's team view, complete/reopen buttons and
-the task card with quick add on company and contact pages.
+the task card with quick add on company, contact, lead and deal pages.
 
 Every read goes through `Task.objects.restrict()`; complete/reopen load the task with the `change` action,
 so a task outside the user's scope answers 404. Times are shown and read in the user's time zone (the
@@ -24,10 +24,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanxi.core import access
 from guanxi.customers.models import Account, Contact
 from guanxi.framework.services import record_create
+from guanxi.sales.models import Lead, Opportunity
 
 from . import task_services
 from .choices import Priority, TaskStatus
 from .models import Task
+from .services import deal_default_account
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "class": "form-control"},
                                      format="%Y-%m-%dT%H:%M")
@@ -70,7 +72,7 @@ def _day_bounds():
 
 
 def _rows(qs):
-    return qs.select_related("owner", "account", "contact")
+    return qs.select_related("owner", "account", "contact", "lead", "opportunity")
 
 
 def _changeable_ids(user, tasks):
@@ -191,13 +193,16 @@ def task_reopen_view(request, pk):
     return _command(request, pk, lambda task: (task_services.task_reopen(actor=request.user, task=task), None))
 
 
-CARD_TARGETS = {"account": (Account, "account"), "contact": (Contact, "contact")}
+# The card's URL kind -> (model, task field): /tasks/card/<kind>/<pk>/ for account, contact, lead, opportunity.
+CARD_TARGETS = {"account": (Account, "account"), "contact": (Contact, "contact"), "lead": (Lead, "lead"),
+                "opportunity": (Opportunity, "opportunity")}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_card(request, kind, pk):
-    """The tasks card of a company or contact page: its open tasks the user may see, and quick add."""
+    """The tasks card of a company, contact, lead or deal page: its open tasks the user may see, and quick add.
+    A task added on a deal is also filed under the deal's company (when the user may see it)."""
     if kind not in CARD_TARGETS:
         raise Http404
     model, field = CARD_TARGETS[kind]
@@ -211,7 +216,10 @@ def task_card(request, kind, pk):
         if not can_add:
             raise PermissionDenied(_("Your role does not allow this."))
         form = TaskQuickForm(request.POST, prefix="task")
-        if form.create(actor=request.user, **{field: parent}) is None:
+        links = {field: parent}
+        if field == "opportunity":
+            links["account"] = deal_default_account(opportunity=parent, actor=request.user)
+        if form.create(actor=request.user, **links) is None:
             status = 422
         elif not request.htmx:
             return redirect(parent.get_absolute_url())

@@ -1,4 +1,5 @@
-"""The unified timeline of a record: interactions, changes and tasks (later deals, tickets), newest first.
+"""The unified timeline of a record (company, contact, lead, deal...): interactions, changes, tasks and a
+deal's stage changes (later tickets), newest first.
 
 A *source* turns (viewer, the records the timeline covers, filters, position) into items; the timeline
 merges the sources and pages through them with a keyset on (time, source rank, id), so that a page costs
@@ -7,7 +8,7 @@ the same at any depth. Other apps extend it from their AppConfig.ready():
 - `register_source(SomeSource())` adds a kind of item (a deal's stage changes, a ticket...);
 - `register_related("customers.account", fn)` widens what a record's timeline covers:
   fn(record, user) -> {type key: [ids]} of records the user may see (a company's timeline covers its
-  contacts and relations; later its deals).
+  contacts, relations and deals).
 
 Visibility: a timeline only covers records the viewer may see (every target comes through restrict()),
 each source reads through restrict() where its rows have their own visibility (interactions, whose rule is
@@ -27,13 +28,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from guanxi.core.choices import TimelineKind
 from guanxi.framework import registry
 from guanxi.framework.validators import MAX_ID
 
 from .choices import InteractionKind, TaskStatus
-from .selectors import ACCOUNT, CONTACT, tasks_about, visible_interactions_about
+from .selectors import ACCOUNT, CONTACT, FILED_UNDER, OPPORTUNITY, tasks_about, visible_interactions_about
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 PAGE_SIZE = 20
@@ -290,12 +292,17 @@ class InteractionSource(QuerySetSource):
                 (_("Direction"), obj.get_direction_display() if obj.direction else ""),
                 (_("Duration"), _("%(n)d min") % {"n": obj.duration_minutes} if obj.duration_minutes else ""),
             ) if d[1]],
-            refs=[r for r in ((ACCOUNT, obj.account_id), (CONTACT, obj.contact_id)) if r[1]],
+            refs=_refs(obj),
             contacts=[Ref(CONTACT, c.pk, Contact._meta.verbose_name, c.name, c.get_absolute_url())
                       for c in obj.participant_contacts.all()],
             colleagues=list(obj.participant_users.all()),
             url=obj.get_absolute_url(), obj=obj,
         )
+
+
+def _refs(obj):
+    """[(type key, id)] of the records an interaction or task is filed under."""
+    return [(key, pk) for key, name in FILED_UNDER.items() if (pk := getattr(obj, f"{name}_id"))]
 
 
 class TaskCreatedSource(QuerySetSource):
@@ -329,7 +336,7 @@ class TaskCreatedSource(QuerySetSource):
             source=self.name, position=Position(getattr(obj, self.time_field), self.rank, obj.pk), kind="task",
             kind_label=self.label(), icon="bi-check2-square", title=obj.title, content=obj.description,
             due=obj.due_at, person=self.who(obj),
-            refs=[r for r in ((ACCOUNT, obj.account_id), (CONTACT, obj.contact_id)) if r[1]],
+            refs=_refs(obj),
             details=[(_("Assignee"), obj.owner or "—"), (_("Priority"), obj.get_priority_display())],
             url=obj.get_absolute_url(), obj=obj,
         )
@@ -452,6 +459,59 @@ def _shown(value, choices, related, visible):
     return "—" if value in (None, "") else value
 
 
+class StageChangeSource(QuerySetSource):
+    """A deal's moves between stages (its StageHistory stays), with the time spent in the stage it left.
+
+    Shown on the deal and, since a company's timeline covers its deals, on the company. Stays carry no
+    visibility of their own: the timeline covers only deals the reader may see.
+    """
+
+    name = "stage"
+    rank = 25
+    time_field = "entered_at"
+    person_field = "moved_by_id"
+
+    def kinds(self):
+        return [("stage", _("Stage changes"))]
+
+    def queryset(self, ctx, filters):
+        from guanxi.sales.models import StageHistory
+
+        ids = ctx.targets.get(OPPORTUNITY) or []
+        if not ids:
+            return None
+        return StageHistory.objects.filter(opportunity_id__in=ids).select_related("stage", "moved_by")
+
+    def to_item(self, row, ctx):
+        return Item(
+            source=self.name, position=Position(row.entered_at, self.rank, row.pk), kind="stage",
+            kind_label=_("Stage change"), icon="bi-signpost-split", person=row.moved_by,
+            refs=[(OPPORTUNITY, row.opportunity_id)], obj=row,
+        )
+
+    def prepare(self, items, ctx):
+        """Titles with the previous stage and the days spent there (one query for the page's deals)."""
+        from guanxi.sales.models import StageHistory
+
+        stays = defaultdict(list)
+        rows = (StageHistory.objects.filter(opportunity_id__in={i.obj.opportunity_id for i in items})
+                .select_related("stage").order_by("entered_at", "id"))
+        for stay in rows:
+            stays[stay.opportunity_id].append(stay)
+        for item in items:
+            row = item.obj
+            earlier = [s for s in stays[row.opportunity_id] if (s.entered_at, s.pk) < (row.entered_at, row.pk)]
+            if not earlier:
+                item.title = _("Started in %(stage)s") % {"stage": row.stage}
+                continue
+            previous = earlier[-1]
+            days = max(0, ((previous.left_at or row.entered_at) - previous.entered_at).days)
+            item.title = ngettext(
+                "Moved to %(stage)s after %(days)d day in %(previous)s",
+                "Moved to %(stage)s after %(days)d days in %(previous)s", days,
+            ) % {"stage": row.stage, "days": days, "previous": previous.stage}
+
+
 # -- registries ----------------------------------------------------------------------------------
 
 _sources: dict[str, Source] = {}
@@ -504,8 +564,19 @@ def _account_related(account, user):
 register_source(InteractionSource())
 register_source(TaskCompletedSource())
 register_source(TaskCreatedSource())
+def _account_deals(account, user):
+    """A company's timeline also covers its deals (their interactions, tasks, stage changes and changes)."""
+    from guanxi.sales.models import Opportunity
+
+    deals = list(Opportunity.objects.restrict(user, "view").filter(account=account).order_by("-pk")
+                 .values_list("pk", flat=True)[:MAX_RELATED])
+    return {OPPORTUNITY: deals}
+
+
 register_source(ChangeSource())
+register_source(StageChangeSource())
 register_related(ACCOUNT, _account_related)
+register_related(ACCOUNT, _account_deals)
 
 
 # -- reading -------------------------------------------------------------------------------------

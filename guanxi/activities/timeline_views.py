@@ -130,7 +130,7 @@ def _log_context(record, form, logged=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def interaction_quick_log(request, type_key, pk):
-    """Log an interaction from a company or contact page. With htmx: the form comes back (empty after
+    """Log an interaction from a company, contact, lead or deal page. With htmx: the form comes back (empty after
     success, with its errors and 422 otherwise) and the timeline and summary refresh themselves."""
     record = _record(request, type_key, pk, LOG_TARGETS)
     if not access.allows(request.user, "add", Interaction):
@@ -181,18 +181,20 @@ def activity_panel(record, request):
 
 
 def interaction_detail_context(obj, request):
-    """The interaction page: its fields with the company or contact shown only when the reader may see
-    them (it is visible through either), who took part, and its own timeline."""
-    from guanxi.customers.models import Account, Contact
+    """The interaction page: its fields with the company, contact, lead or deal shown only when the reader
+    may see them (it is visible through any of them), who took part, and its own timeline."""
+    from guanxi.customers.models import Contact
 
     from .records import INTERACTION
+    from .selectors import FILED_UNDER
 
     user = request.user
     hidden = set()
-    if obj.account_id and not Account.objects.restrict(user, "view").filter(pk=obj.account_id).exists():
-        hidden.add("account")
-    if obj.contact_id and not Contact.objects.restrict(user, "view").filter(pk=obj.contact_id).exists():
-        hidden.add("contact")
+    for name in FILED_UNDER.values():
+        pk = getattr(obj, f"{name}_id")
+        model = Interaction._meta.get_field(name).related_model
+        if pk and not model.objects.restrict(user, "view").filter(pk=pk).exists():
+            hidden.add(name)
     fields = []
     for name in INTERACTION.detail_fields:
         if name == "content":
@@ -200,7 +202,8 @@ def interaction_detail_context(obj, request):
         model_field = Interaction._meta.get_field(name)
         display = getattr(obj, f"get_{name}_display", None)
         value = "—" if name in hidden else (display() if display else getattr(obj, name))
-        url = getattr(value, "get_absolute_url", None) if name in ("account", "contact") else None
+        url = getattr(value, "get_absolute_url", None) if name in ("account", "contact", "lead", "opportunity") \
+            else None
         fields.append((model_field.verbose_name, value, url, "", False))
     return {
         "fields": fields,
