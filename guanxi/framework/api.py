@@ -185,7 +185,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         if not access.allows(request.auth, "add", model):
             raise ApiError(403, "forbidden", _("Your role does not allow creating these records."))
         fields, related = to_fields(payload.model_dump(exclude_unset=True), None, request.auth)
-        obj = services.record_create(model=model, actor=request.auth, fields=fields, related=related)
+        obj = services.create_for(rt)(actor=request.auth, fields=fields, related=related)
         if not rt.base_queryset(request.auth).filter(pk=obj.pk).exists():
             # E.g. a manager created it for someone outside their own view: answer with the id only.
             return 201, prepare_for_display([obj], request.auth)[0]

@@ -44,6 +44,9 @@ class RecordType:
     bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "remove_tag", "delete")
     # Called by the generic services after the record itself is saved: (obj, related: dict, actor) -> changes
     save_related: Callable | None = None
+    # Creates the record instead of services.record_create (UI add form and API create), for types whose
+    # creation is a domain command (e.g. a deal entering its first stage): (*, actor, fields, related) -> obj
+    create: Callable | None = None
     # Extra template context for the detail page: (obj, request) -> dict
     detail_context: Callable | None = None
     # Hide what the viewer may not see in related rows of records read for display: (objs, user) -> None

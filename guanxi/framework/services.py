@@ -141,6 +141,14 @@ def record_create(*, model, actor, fields, related=None):
     return obj
 
 
+def create_for(rt):
+    """The create function of a record type: its own `create` hook, else record_create."""
+    if rt.create is not None:
+        return rt.create
+    return lambda *, actor, fields, related=None: record_create(model=rt.model, actor=actor, fields=fields,
+                                                                related=related)
+
+
 @transaction.atomic
 def record_update(*, obj, actor, fields, related=None, version=None):
     """Apply `fields` (and related sets such as tags). A stale `version` raises Conflict, changing nothing."""

@@ -253,9 +253,8 @@ class RecordEditView(RecordViewMixin, View):
             return self.render_form(request, form, obj, status=422)
         try:
             if obj is None:
-                obj = services.record_create(
-                    model=self.rt.model, actor=request.user, fields=form.model_fields(), related=form.related()
-                )
+                obj = services.create_for(self.rt)(actor=request.user, fields=form.model_fields(),
+                                                   related=form.related())
                 messages.success(
                     request, _("%(type)s “%(name)s” created.") % {"type": capfirst(self.rt.verbose_name), "name": obj}
                 )

@@ -1,3 +1,26 @@
-"""Placeholder until its owner fills it."""
+from django.urls import include, path
 
-urlpatterns = []
+from guanxi.framework.views import record_urls
+
+from . import opportunity_views as views
+from .opportunity_records import OPPORTUNITY
+
+urlpatterns = [
+    path("opportunities/", include(record_urls(OPPORTUNITY))),
+    path("opportunities/<int:pk>/<slug:command>/", views.opportunity_command, name="opportunity_command"),
+    path("board/", views.board, name="board_default"),
+    path("pipelines/<int:pk>/board/", views.board, name="board"),
+    path("pipelines/<int:pk>/board/stages/<int:stage_pk>/cards/", views.board_column, name="board_column"),
+    path("pipelines/<int:pk>/board/stages/<int:stage_pk>/new/", views.board_quick_create, name="board_quick_create"),
+    path("pipelines/<int:pk>/board/views/", views.board_view_save, name="board_view_save"),
+    path("settings/pipelines/", views.pipeline_list, name="pipeline_list"),
+    path("settings/pipelines/new/", views.pipeline_edit, name="pipeline_add"),
+    path("settings/pipelines/<int:pk>/", views.pipeline_edit, name="pipeline_edit"),
+    path("settings/pipelines/<int:pk>/stages/new/", views.stage_edit, name="stage_add"),
+    path("settings/pipelines/<int:pk>/stages/<int:stage_pk>/", views.stage_edit, name="stage_edit"),
+    path("settings/pipelines/<int:pk>/stages/<int:stage_pk>/delete/", views.stage_delete, name="stage_delete"),
+    path("settings/pipelines/<int:pk>/stages/<int:stage_pk>/<slug:direction>/", views.stage_move, name="stage_move"),
+    path("settings/lost-reasons/new/", views.lost_reason_edit, name="lost_reason_add"),
+    path("settings/lost-reasons/<int:pk>/", views.lost_reason_edit, name="lost_reason_edit"),
+    path("settings/lost-reasons/<int:pk>/delete/", views.lost_reason_delete, name="lost_reason_delete"),
+]

@@ -1,0 +1,128 @@
+"""Deals: the record type (list, detail, add through opportunity_create, edit without stage), filters,
+stalled flag, access and both languages."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from guanxi.customers.tests.factories import AccountFactory
+from guanxi.sales.choices import StageKind
+from guanxi.sales.models import Opportunity, Pipeline, StageHistory
+from guanxi.sales.opportunity_selectors import with_stalled
+from guanxi.sales.opportunity_services import opportunity_create, pipeline_default
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pipeline(users):
+    return pipeline_default()
+
+
+@pytest.fixture
+def deal(rep1, pipeline):
+    account = AccountFactory(owner=rep1)
+    return opportunity_create(actor=rep1, fields={"name": "ERP 项目", "account": account, "owner": rep1,
+                                                  "amount": 120000})
+
+
+def stage(pipeline, name):
+    return pipeline.stages.get(name=name)
+
+
+def test_create_through_form_starts_first_stage_with_history(client_rep1, rep1, pipeline):
+    account = AccountFactory(owner=rep1)
+    r = client_rep1.post(reverse("sales:opportunity_add"), {
+        "name": "新官网", "account": account.pk, "amount_0": "50000", "amount_1": "CNY", "owner": rep1.pk,
+        "forecast_category": "pipeline",
+    })
+    assert r.status_code == 302, r.content.decode()[:3000]
+    opp = Opportunity.objects.get(name="新官网")
+    assert opp.stage == stage(pipeline, "Qualification")
+    assert opp.stage_entered_at is not None
+    assert list(StageHistory.objects.filter(opportunity=opp).values_list("stage__name", "left_at")) == [
+        ("Qualification", None)]
+
+
+def test_create_in_chosen_open_stage_and_not_in_closed_one(client_rep1, rep1, pipeline):
+    account = AccountFactory(owner=rep1)
+    data = {"name": "A", "account": account.pk, "amount_0": "1", "amount_1": "CNY", "owner": rep1.pk,
+            "forecast_category": "pipeline", "pipeline": pipeline.pk, "stage": stage(pipeline, "Demo").pk}
+    assert client_rep1.post(reverse("sales:opportunity_add"), data).status_code == 302
+    assert Opportunity.objects.get(name="A").stage.name == "Demo"
+    data.update(name="B", stage=stage(pipeline, "Won").pk)
+    r = client_rep1.post(reverse("sales:opportunity_add"), data)
+    assert r.status_code == 422
+    assert not Opportunity.objects.filter(name="B").exists()
+
+
+def test_edit_form_has_no_stage_and_cannot_change_it(client_rep1, deal, pipeline):
+    r = client_rep1.get(reverse("sales:opportunity_edit", args=[deal.pk]))
+    assert r.status_code == 200
+    assert 'name="stage"' not in r.content.decode()
+    r = client_rep1.post(reverse("sales:opportunity_edit", args=[deal.pk]), {
+        "name": "ERP 二期", "account": deal.account_id, "amount_0": "1", "amount_1": "CNY",
+        "owner": deal.owner_id, "forecast_category": "commit", "stage": stage(pipeline, "Negotiation").pk,
+        "version": deal.version,
+    })
+    assert r.status_code == 302
+    deal.refresh_from_db()
+    assert deal.name == "ERP 二期" and deal.stage.name == "Qualification"
+
+
+def test_detail_page_shows_stage_path_history_and_activity_panel(client_rep1, deal):
+    r = client_rep1.get(deal.get_absolute_url())
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'id="stage-path"' in html and 'id="stage-history"' in html
+    assert 'id="timeline-card"' in html and "quick-log" in html
+
+
+def test_list_and_detail_in_both_languages(client_rep1, rep1, deal):
+    rep1.language = "en"
+    rep1.save(update_fields=["language"])
+    html = client_rep1.get(reverse("sales:opportunity_list")).content.decode()
+    assert "Opportunities" in html and "ERP 项目" in html and "Owner" in html
+    assert "Time in stage" in client_rep1.get(deal.get_absolute_url()).content.decode()
+    rep1.language = "zh-hans"
+    rep1.save(update_fields=["language"])
+    html = client_rep1.get(reverse("sales:opportunity_list")).content.decode()
+    # (the sales words are translated by the lead at the end; the shared column words already are)
+    assert 'lang="zh-CN"' in html and "负责人" in html and "Owner" not in html
+
+
+def test_other_rep_gets_404_and_nothing_changes(client_for, deal, pipeline):
+    c = client_for("rep2")
+    assert c.get(deal.get_absolute_url()).status_code == 404
+    assert c.get(reverse("sales:opportunity_edit", args=[deal.pk])).status_code == 404
+    r = c.post(reverse("sales:opportunity_command", args=[deal.pk, "move"]),
+               {"stage": stage(pipeline, "Demo").pk})
+    assert r.status_code == 404
+    deal.refresh_from_db()
+    assert deal.stage.name == "Qualification" and deal.version == 1
+    html = c.get(reverse("sales:opportunity_list")).content.decode()
+    assert "ERP 项目" not in html
+
+
+def test_stalled_flag_and_filter(client_rep1, rep1, pipeline):
+    now = timezone.now()
+    account = AccountFactory(owner=rep1)
+    old = opportunity_create(actor=rep1, fields={"name": "old", "account": account},
+                             at=now - datetime.timedelta(days=20))  # Qualification stalls after 14 days
+    fresh = opportunity_create(actor=rep1, fields={"name": "fresh", "account": account},
+                               at=now - datetime.timedelta(days=3))
+    flags = dict(with_stalled(Opportunity.objects.all()).values_list("name", "is_stalled"))
+    assert flags == {"old": True, "fresh": False}
+    r = client_rep1.get(reverse("sales:opportunity_list"), {"stalled": "true"})
+    html = r.content.decode()
+    assert "old" in html and ">fresh<" not in html
+    # A call logged on the deal recently means it is not idle.
+    from guanxi.activities.models import Interaction
+
+    Interaction.objects.create(opportunity=old, owner=rep1, subject="call",
+                               occurred_at=now - datetime.timedelta(days=1))
+    flags = dict(with_stalled(Opportunity.objects.all()).values_list("name", "is_stalled"))
+    assert flags == {"old": False, "fresh": False}
+    assert fresh.stage.kind == StageKind.OPEN and Pipeline.objects.count() >= 1
