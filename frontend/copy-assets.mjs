@@ -18,6 +18,7 @@ const files = {
   // The standard bundle (core, interaction, day grid, time grid, list, multi-month) injects its own CSS.
   "fullcalendar/index.global.min.js": "fullcalendar/fullcalendar.min.js",
   "@fullcalendar/core/locales/zh-cn.global.min.js": "fullcalendar/locales/zh-cn.min.js",
+  "sortablejs/Sortable.min.js": "sortablejs/Sortable.min.js",
 };
 rmSync(out, { recursive: true, force: true });
 for (const [from, to] of Object.entries(files)) {
