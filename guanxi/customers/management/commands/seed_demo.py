@@ -2,10 +2,11 @@ from django.core.management.base import BaseCommand
 
 from guanxi.customers import demo
 from guanxi.customers.models import Account
+from guanxi.sales.models import Lead, Opportunity
 
 
 class Command(BaseCommand):
-    help = "Create bilingual demo data (users, companies, groups, relations, contacts)."
+    help = "Create bilingual demo data (users, companies, groups, relations, contacts, activities, sales)."
 
     def add_arguments(self, parser):
         parser.add_argument("--companies", type=int, default=200)
@@ -27,6 +28,11 @@ class Command(BaseCommand):
 
         activities = seed_activities()
         self.stdout.write("Demo activities: {interactions} interactions, {tasks} tasks.".format(**activities))
+        from guanxi.sales.demo import seed_sales
+
+        sales = seed_sales()
+        self.stdout.write("Demo sales: {leads} leads ({converted} converted), {opportunities} deals in {pipelines} "
+                          "pipelines, {pool_companies} companies in customer pools, {quotas} quotas.".format(**sales))
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
@@ -38,4 +44,6 @@ class Command(BaseCommand):
         for username in ("rep1", "rep2", "rep3", "manager"):
             user = get_user_model().objects.get(username=username)
             self.stdout.write(f"  {username}: sees {Account.objects.restrict(user, 'view').count()} of "
-                              f"{Account.objects.count()} companies")
+                              f"{Account.objects.count()} companies, {Lead.objects.restrict(user, 'view').count()} of "
+                              f"{Lead.objects.count()} leads, {Opportunity.objects.restrict(user, 'view').count()} of "
+                              f"{Opportunity.objects.count()} deals")
