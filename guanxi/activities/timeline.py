@@ -385,7 +385,12 @@ class ChangeSource(QuerySetSource):
                 condition |= Q(record_type=key, record_id__in=ids)
         if not condition:
             return None
-        return TimelineEvent.objects.filter(condition).select_related("actor")
+        qs = TimelineEvent.objects.filter(condition).select_related("actor")
+        if ctx.targets.get(OPPORTUNITY):
+            # A deal's stage commands (guanxi.sales.opportunity_services) record `seconds_in_stage` with their
+            # change row; StageChangeSource shows those moves, so they are not listed twice.
+            qs = qs.exclude(record_type=OPPORTUNITY, data__has_key="seconds_in_stage")
+        return qs
 
     def to_item(self, event, ctx):
         return Item(
@@ -480,7 +485,8 @@ class StageChangeSource(QuerySetSource):
         ids = ctx.targets.get(OPPORTUNITY) or []
         if not ids:
             return None
-        return StageHistory.objects.filter(opportunity_id__in=ids).select_related("stage", "moved_by")
+        return StageHistory.objects.filter(opportunity_id__in=ids).select_related(
+            "stage", "moved_by", "opportunity__lost_reason")
 
     def to_item(self, row, ctx):
         return Item(
@@ -491,6 +497,7 @@ class StageChangeSource(QuerySetSource):
 
     def prepare(self, items, ctx):
         """Titles with the previous stage and the days spent there (one query for the page's deals)."""
+        from guanxi.sales.choices import StageKind
         from guanxi.sales.models import StageHistory
 
         stays = defaultdict(list)
@@ -510,6 +517,11 @@ class StageChangeSource(QuerySetSource):
                 "Moved to %(stage)s after %(days)d day in %(previous)s",
                 "Moved to %(stage)s after %(days)d days in %(previous)s", days,
             ) % {"stage": row.stage, "days": days, "previous": previous.stage}
+            deal = row.opportunity
+            if row.left_at is None and row.stage.kind == StageKind.LOST and deal.lost_reason_id:
+                item.details = [(_("Lost reason"), deal.lost_reason)]
+                if deal.lost_note:
+                    item.content = deal.lost_note
 
 
 # -- registries ----------------------------------------------------------------------------------

@@ -341,3 +341,26 @@ def test_stage_items_render_in_the_timeline_partial(users, client_rep1):
     account_html = client_rep1.get(reverse("activities:timeline", args=["customers.account", deal.account_id]),
                                    {"kind": "stage"}).content.decode()
     assert "Moved to" in account_html and deal.get_absolute_url() in account_html
+
+
+def test_stage_commands_show_once_with_the_lost_reason(users):
+    from guanxi.sales.models import LostReason
+    from guanxi.sales.opportunity_services import opportunity_mark_lost, opportunity_move
+
+    rep1 = users["rep1"]
+    deal = make_deal(rep1)
+    StageHistory.objects.create(opportunity=deal, stage=deal.stage, entered_at=at(2025, 1, 1), moved_by=rep1)
+    second = deal.pipeline.stages.filter(kind="open").order_by("position", "id")[1]
+    deal = opportunity_move(opportunity=deal, actor=rep1, stage=second, at=at(2025, 1, 11))
+    reason = LostReason.objects.create(name="价格太高")
+    opportunity_mark_lost(opportunity=deal, actor=rep1, reason=reason, note="预算砍半", at=at(2025, 1, 12))
+    with translation.override("en"):
+        page = timeline_page(deal, rep1)
+        stage_items = [i for i in page.items if i.source == "stage"]
+        assert len(stage_items) == 3
+        first = deal.pipeline.stages.order_by("position", "id")[0]
+        assert stage_items[1].title == f"Moved to {second} after 10 days in {first}"
+        assert [(str(label), value) for label, value in stage_items[0].details] == [("Lost reason", reason)]
+        assert stage_items[0].content == "预算砍半"
+    # The commands' own change rows are not listed a second time.
+    assert not [i for i in page.items if i.source == "change" and i.obj.data.get("seconds_in_stage") is not None]
