@@ -1,0 +1,57 @@
+"""factory-boy factories for sales records (shared: other sales tests may add theirs here)."""
+
+import factory
+from factory.django import DjangoModelFactory
+from faker import Faker
+
+from guanxi.customers.tests.factories import TaggedFactory, default_owner
+from guanxi.sales.models import AssignmentRule, Lead, ScoringRule
+
+FAKE_ZH, FAKE_EN = Faker("zh_CN"), Faker("en_US")
+
+
+def lead_mobile(n):
+    return f"+86139{n % 100_000_000:08d}"
+
+
+class LeadFactory(TaggedFactory):
+    class Meta:
+        model = Lead
+
+    name = factory.Faker("name", locale="zh_CN")
+    company_name = factory.Sequence(lambda n: f"{FAKE_ZH.company()} {n}")
+    title = factory.Faker("job", locale="zh_CN")
+    mobile = factory.Sequence(lead_mobile)
+    email = factory.Sequence(lambda n: f"lead{n}@example.cn")
+    province = "浙江省"
+    city = "杭州市"
+    industry = "internet"
+    source = "web_form"
+    owner = factory.LazyFunction(default_owner)
+
+
+class EnglishLeadFactory(LeadFactory):
+    name = factory.Faker("name", locale="en_US")
+    company_name = factory.Sequence(lambda n: f"{FAKE_EN.company()} {n}")
+    title = factory.Faker("job", locale="en_US")
+    country = "US"
+    province = "California"
+    city = factory.Faker("city", locale="en_US")
+
+
+class ScoringRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = ScoringRule
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    field = "source"
+    value = "web_form"
+    points = 10
+
+
+class AssignmentRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = AssignmentRule
+
+    name = factory.Sequence(lambda n: f"Assign {n}")
+    method = "round_robin"
