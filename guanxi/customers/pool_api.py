@@ -159,30 +159,6 @@ def list_pools(request):
     return {"count": len(pools), "items": [_pool_out(p, request.auth) for p in pools]}
 
 
-@router.get("/{int:pk}", response={200: PoolDetailOut, **ERRORS}, summary="Get a customer pool",
-            operation_id="pool_get")
-def get_pool(request, pk: Id):
-    return _pool_out(_visible_pool(request.auth, pk), request.auth, detail=True)
-
-
-@router.get("/{int:pk}/records", response={200: PoolRecordList, **ERRORS}, summary="List a pool's unowned records",
-            operation_id="pool_records", description="Companies or leads of the pool without an owner, newest first.")
-def pool_records(request, pk: Id, filters: Query[PoolRecordFilters]):
-    pool = _visible_pool(request.auth, pk)
-    model = services.pool_models()[filters.record_type]
-    qs = services.pool_records(request.auth, pool, model)
-    q = (filters.q or "").replace("\x00", "").strip()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | (Q(company_name__icontains=q) if services._is_lead(model) else Q()))
-    if filters.province:
-        qs = qs.filter(province=filters.province.replace("\x00", ""))
-    count = qs.count()
-    rows = qs.order_by("-id")[filters.offset:filters.offset + filters.limit]
-    return {"count": count, "items": [
-        {"record_type": model._meta.label_lower, "id": r.pk, "name": str(r), "province": r.province, "city": r.city,
-         "created_at": r.created_at} for r in rows]}
-
-
 def _record(request, payload):
     record = services.record_for_command(request.auth, payload.record_type, payload.record_id)
     if record is None:
@@ -215,6 +191,31 @@ def give_back(request, payload: ReturnIn):
     except services.PoolError as e:
         _raise(e)
     return _command_out(record, request.auth)
+
+
+# After /claim and /return: "/{pk}" would otherwise take those paths.
+@router.get("/{pk}", response={200: PoolDetailOut, **ERRORS}, summary="Get a customer pool",
+            operation_id="pool_get")
+def get_pool(request, pk: Id):
+    return _pool_out(_visible_pool(request.auth, pk), request.auth, detail=True)
+
+
+@router.get("/{pk}/records", response={200: PoolRecordList, **ERRORS}, summary="List a pool's unowned records",
+            operation_id="pool_records", description="Companies or leads of the pool without an owner, newest first.")
+def pool_records(request, pk: Id, filters: Query[PoolRecordFilters]):
+    pool = _visible_pool(request.auth, pk)
+    model = services.pool_models()[filters.record_type]
+    qs = services.pool_records(request.auth, pool, model)
+    q = (filters.q or "").replace("\x00", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | (Q(company_name__icontains=q) if services._is_lead(model) else Q()))
+    if filters.province:
+        qs = qs.filter(province=filters.province.replace("\x00", ""))
+    count = qs.count()
+    rows = qs.order_by("-id")[filters.offset:filters.offset + filters.limit]
+    return {"count": count, "items": [
+        {"record_type": model._meta.label_lower, "id": r.pk, "name": str(r), "province": r.province, "city": r.city,
+         "created_at": r.created_at} for r in rows]}
 
 
 def _admin(request):
@@ -260,7 +261,7 @@ def create_pool(request, payload: PoolIn):
     return 201, _pool_out(pool, request.auth, detail=True)
 
 
-@router.patch("/{int:pk}", response={200: PoolDetailOut, **ERRORS}, summary="Update a customer pool (administrators)",
+@router.patch("/{pk}", response={200: PoolDetailOut, **ERRORS}, summary="Update a customer pool (administrators)",
               operation_id="pool_update")
 def update_pool(request, pk: Id, payload: PoolPatch):
     _admin(request)
