@@ -1,7 +1,9 @@
 """Record type of deals (opportunities): what the generic list/detail/edit/export/API machinery needs."""
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.customers.models import Contact
 from guanxi.framework.registry import Column, RecordType, register
 
 from .models import Opportunity
@@ -24,6 +26,23 @@ def _create(*, actor, fields, related=None):
 def _save_related(obj, related, actor):
     if "contacts" in related:
         obj.contacts.set(related["contacts"])
+
+
+def _redact_contacts(deals, user):
+    """A deal's contacts as a viewer may see them: contacts outside the viewer's scope are left out."""
+    cached = [d for d in deals if "contacts" in getattr(d, "_prefetched_objects_cache", {})]
+    ids = {c.pk for d in cached for c in d._prefetched_objects_cache["contacts"]}
+    if not ids:
+        return
+    visible = set(Contact.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+    for deal in cached:
+        contacts = deal._prefetched_objects_cache["contacts"]
+        kept = [c for c in contacts if c.pk in visible]
+        if len(kept) != len(contacts):
+            shown = contacts._chain()
+            shown._result_cache, shown._prefetch_done = kept, True
+            deal._prefetched_objects_cache["contacts"] = shown
+            deal._guanxi_masked = True
 
 
 def _stalled(obj):
@@ -62,12 +81,14 @@ OPPORTUNITY = register(
         default_columns=["name", "account", "stage", "amount", "expected_close_date", "owner", "stalled"],
         default_ordering="-created",
         select_related=("account", "stage", "pipeline", "owner"),
-        prefetch_related=("tags",),
+        # Contact ids for the API (one query per page, not per row); hidden ones are left out (redact).
+        prefetch_related=("tags", Prefetch("contacts", queryset=Contact.objects.only("id"))),
         detail_template="sales/opportunity_detail.html",
         detail_fields=["account", "pipeline", "stage", "amount", "expected_close_date", "probability",
                        "forecast_category", "source", "owner", "lead", "closed_at", "lost_reason", "lost_note"],
         detail_context=_detail,
         save_related=_save_related,
+        redact=_redact_contacts,
         create=_create,
         icon="bi-kanban",
     )

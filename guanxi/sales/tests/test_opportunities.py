@@ -126,3 +126,90 @@ def test_stalled_flag_and_filter(client_rep1, rep1, pipeline):
     flags = dict(with_stalled(Opportunity.objects.all()).values_list("name", "is_stalled"))
     assert flags == {"old": False, "fresh": False}
     assert fresh.stage.kind == StageKind.OPEN and Pipeline.objects.count() >= 1
+
+
+# -- API -----------------------------------------------------------------------------------------------
+
+
+def test_api_create_list_get_update_without_stage(api, rep1, pipeline):
+    account = AccountFactory(owner=rep1)
+    r = api.post("/api/v1/opportunities", {"name": "API deal", "account": account.pk, "amount": "1000.50",
+                                           "stage": stage(pipeline, "Demo").pk})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["stage"] == stage(pipeline, "Demo").pk and body["amount"] == "1000.50"
+    assert body["stage_kind"] == "open" and body["is_stalled"] is False
+    opp = Opportunity.objects.get(pk=body["id"])
+    assert opp.stage_history.count() == 1
+    assert api.get("/api/v1/opportunities", stage=stage(pipeline, "Demo").pk).json()["count"] == 1
+    assert api.get(f"/api/v1/opportunities/{opp.pk}").json()["name"] == "API deal"
+    r = api.patch(f"/api/v1/opportunities/{opp.pk}", {"version": 1, "name": "renamed",
+                                                      "stage": stage(pipeline, "Won").pk})
+    assert r.status_code == 200 and r.json()["name"] == "renamed"
+    opp.refresh_from_db()
+    assert opp.stage.name == "Demo"  # the stage is not part of the update schema
+    assert api.patch(f"/api/v1/opportunities/{opp.pk}", {"version": 1, "name": "x"}).status_code == 409
+
+
+def test_api_create_refuses_closed_or_foreign_stage_and_invisible_company(api, users, rep1, pipeline):
+    account = AccountFactory(owner=rep1)
+    r = api.post("/api/v1/opportunities", {"name": "x", "account": account.pk, "stage": stage(pipeline, "Won").pk})
+    assert r.status_code == 422 and "stage" in r.json()["errors"]
+    other = Pipeline.objects.create(name="Other", position=3)
+    r = api.post("/api/v1/opportunities", {"name": "x", "account": account.pk, "pipeline": other.pk,
+                                           "stage": stage(pipeline, "Demo").pk})
+    assert r.status_code == 422
+    hidden = AccountFactory(owner=users["rep3"])
+    r = api.post("/api/v1/opportunities", {"name": "x", "account": hidden.pk})
+    assert r.status_code == 422 and "account" in r.json()["errors"]
+    assert not Opportunity.objects.filter(name="x").exists()
+
+
+def test_api_commands(api, deal, pipeline):
+    from guanxi.sales.models import LostReason
+
+    url = f"/api/v1/opportunities/{deal.pk}"
+    r = api.post(f"{url}/move", {"stage": stage(pipeline, "Quote").pk, "version": 1})
+    assert r.status_code == 200 and r.json()["stage"] == stage(pipeline, "Quote").pk and r.json()["version"] == 2
+    assert api.post(f"{url}/move", {"stage": stage(pipeline, "Demo").pk, "version": 1}).status_code == 409
+    assert api.post(f"{url}/move", {"stage": stage(pipeline, "Won").pk}).status_code == 422
+    other = Pipeline.objects.create(name="Other", position=3)
+    foreign = other.stages.create(name="S", position=1)
+    assert api.post(f"{url}/move", {"stage": foreign.pk}).status_code == 422
+    assert api.post(f"{url}/lost", {"reason": 999999}).status_code == 422
+    reason = LostReason.objects.first()
+    r = api.post(f"{url}/lost", {"reason": reason.pk, "note": "预算取消"})
+    assert r.status_code == 200 and r.json()["lost_reason"] == reason.pk and r.json()["closed_at"]
+    r = api.post(f"{url}/won", {})
+    assert r.status_code == 409 and r.json()["code"] == "deal_closed"
+    r = api.post(f"{url}/reopen", {"stage": stage(pipeline, "Demo").pk})
+    assert r.status_code == 200 and r.json()["stage"] == stage(pipeline, "Demo").pk and r.json()["closed_at"] is None
+    r = api.post(f"{url}/won", {"version": r.json()["version"]})
+    assert r.status_code == 200 and r.json()["stage_kind"] == "won"
+    assert StageHistory.objects.filter(opportunity=deal).count() == 5
+
+
+def test_api_commands_on_invisible_deal_are_404_and_change_nothing(client, users, pipeline):
+    from guanxi.core.models import ApiToken
+
+    account = AccountFactory(owner=users["rep2"])
+    other = opportunity_create(actor=users["rep2"], fields={"name": "rep2's", "account": account})
+    _t, raw = ApiToken.issue(user=users["rep1"], name="t")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    for command, body in (("move", {"stage": stage(pipeline, "Demo").pk}), ("won", {}), ("reopen", {})):
+        r = client.post(f"/api/v1/opportunities/{other.pk}/{command}", body, content_type="application/json",
+                        **headers)
+        assert r.status_code == 404, command
+    _t, raw = ApiToken.issue(user=users["auditor"], name="t")
+    r = client.post(f"/api/v1/opportunities/{other.pk}/won", {}, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert r.status_code == 403
+    other.refresh_from_db()
+    assert other.stage.name == "Qualification" and other.version == 1
+
+
+def test_api_pipelines(api, pipeline):
+    body = api.get("/api/v1/pipelines").json()
+    default = next(p for p in body["items"] if p["id"] == pipeline.pk)
+    assert [s["kind"] for s in default["stages"]][-2:] == ["won", "lost"]
+    assert len(body["lost_reasons"]) >= 6
