@@ -120,14 +120,14 @@ class PoolPatch(InputSchema):
     member_team_ids: list[Id] | None = Field(None, max_length=10_000)
 
 
-def _pool_out(pool, user, detail=False):
-    models = services.pool_models()
+def _pool_out(pool, user, detail=False, unowned=None):
+    unowned = unowned if unowned is not None else services.unowned_counts([pool.pk])
     data = {
         "id": pool.pk, "name": pool.name, "description": pool.description, "is_active": pool.is_active,
         "provinces": services.split_provinces(pool.provinces), "claim_quota": pool.claim_quota,
         "reclaim_days": pool.reclaim_days, "cooldown_days": pool.cooldown_days,
-        "unowned_accounts": models[PoolRecordKind.ACCOUNT].objects.filter(pool=pool, owner__isnull=True).count(),
-        "unowned_leads": models[PoolRecordKind.LEAD].objects.filter(pool=pool, owner__isnull=True).count(),
+        "unowned_accounts": unowned[PoolRecordKind.ACCOUNT].get(pool.pk, 0),
+        "unowned_leads": unowned[PoolRecordKind.LEAD].get(pool.pk, 0),
         "claimed_by_me": services.claimed_count(user, pool), "is_member": services.is_member(user, pool),
     }
     if detail:
@@ -156,7 +156,8 @@ def _command_out(record, user):
             "see every pool.")
 def list_pools(request):
     pools = list(services.visible_pools(request.auth).order_by("name", "pk"))
-    return {"count": len(pools), "items": [_pool_out(p, request.auth) for p in pools]}
+    unowned = services.unowned_counts([p.pk for p in pools])
+    return {"count": len(pools), "items": [_pool_out(p, request.auth, unowned=unowned) for p in pools]}
 
 
 def _record(request, payload):

@@ -125,8 +125,23 @@ def pool_records(user, pool, model):
 
 
 def claimed_count(user, pool):
-    """How many live records (companies and leads) of `pool` the user owns now: what the quota counts."""
-    return sum(model.objects.filter(pool=pool, owner=user).count() for model in pool_models().values())
+    """How many live records (companies and leads) of `pool` the user owns now: what the quota counts.
+
+    A converted lead no longer counts (it became a company and a deal outside the pool)."""
+    return sum(model.objects.filter(claimable_q(model), pool=pool, owner=user).count()
+               for model in pool_models().values())
+
+
+def unowned_counts(pool_ids):
+    """{record type: {pool id: unowned claimable records}} for the pool list."""
+    from django.db.models import Count
+
+    result = {}
+    for key, model in pool_models().items():
+        rows = (model.objects.filter(claimable_q(model), pool_id__in=list(pool_ids), owner__isnull=True)
+                .values("pool_id").annotate(n=Count("pk")))
+        result[key] = {r["pool_id"]: r["n"] for r in rows}
+    return result
 
 
 def record_for_command(user, record_type, record_id):

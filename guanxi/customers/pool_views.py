@@ -46,7 +46,8 @@ def _model_or_404(record_type):
 
 
 def _counts(model, pool_ids, **filters):
-    rows = model.objects.filter(pool_id__in=pool_ids, **filters).values("pool_id").annotate(n=Count("pk"))
+    rows = (model.objects.filter(services.claimable_q(model), pool_id__in=pool_ids, **filters)
+            .values("pool_id").annotate(n=Count("pk")))
     return {r["pool_id"]: r["n"] for r in rows}
 
 
@@ -55,11 +56,8 @@ def pool_list(request):
     user = request.user
     pools = list(services.visible_pools(user).order_by("-is_active", "name"))
     ids = [p.pk for p in pools]
-    models = services.pool_models()
-    unowned, mine = {}, {}
-    for key, model in models.items():
-        unowned[key] = _counts(model, ids, owner__isnull=True) if ids else {}
-        mine[key] = _counts(model, ids, owner=user) if ids else {}
+    unowned = services.unowned_counts(ids)
+    mine = {key: _counts(model, ids, owner=user) for key, model in services.pool_models().items()}
     member_of = set(access.pool_ids(user))
     rows = [{
         "pool": p,

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, connections
 from django.urls import reverse
+from django.utils import timezone
 
 from guanxi.activities.models import Interaction
 from guanxi.core.choices import AuditAction
@@ -115,6 +116,25 @@ def test_claim_refusals(users, pool):
         pool_claim(record=other, actor=users["rep2"])
     assert exc.value.code == "not_member"
     assert Account.objects.get(pk=other.pk).owner is None
+
+
+def test_converted_leads_are_not_claimable_and_free_the_quota(users, pool):
+    rep1 = users["rep1"]
+    converted = pooled_lead(pool, name="已转化")
+    Lead.objects.filter(pk=converted.pk).update(status="converted")
+    with pytest.raises(PoolError) as exc:
+        pool_claim(record=converted, actor=rep1)
+    assert exc.value.code == "not_claimable"
+    a, b = pooled_lead(pool), pooled_lead(pool)
+    pool_claim(record=a, actor=rep1)
+    pool_claim(record=b, actor=rep1)
+    assert claimed_count(rep1, pool) == 2
+    Lead.objects.filter(pk=a.pk).update(status="converted")  # what lead_convert does to it
+    assert claimed_count(rep1, pool) == 1
+    assert pool_claim(record=pooled_account(pool), actor=rep1).owner == rep1
+    # A converted lead is not reclaimed either.
+    assert pool_reclaim_due(now=timezone.now() + days(400)) == 2  # b and the company, not a
+    assert Lead.objects.get(pk=a.pk).owner == rep1
 
 
 def test_direct_member_may_claim(users, pool):
@@ -241,8 +261,6 @@ def test_reclaim_off_and_english_notification(users, pool):
 
 def test_the_periodic_task_runs_the_reclaim(users, pool):
     from guanxi.customers.tasks import pool_reclaim
-
-    from django.utils import timezone
 
     account = pooled_account(pool)
     pool_claim(record=account, actor=users["rep1"], at=timezone.now() - days(31))
