@@ -33,11 +33,21 @@ def rule_matches(rule, lead):
     return True
 
 
-def matching_rule(lead):
-    for rule in AssignmentRule.objects.filter(is_active=True).order_by("position", "id"):
-        if rule_matches(rule, lead):
-            return rule
-    return None
+def matching_rules(lead):
+    """The active rules that match the lead, in order of position."""
+    return [r for r in AssignmentRule.objects.filter(is_active=True).select_related("user", "pool")
+            .order_by("position", "id") if rule_matches(r, lead)]
+
+
+def _place(rule):
+    """(owner, pool) the rule gives a lead; both None when it cannot (empty team, inactive user or pool)."""
+    if rule.method == AssignmentMethod.ROUND_ROBIN:
+        return round_robin_next(rule), None
+    if rule.method == AssignmentMethod.USER:
+        return (rule.user if rule.user and rule.user.is_active else None), None
+    if rule.method == AssignmentMethod.POOL:
+        return None, (rule.pool if rule.pool and rule.pool.is_active else None)
+    return None, None
 
 
 def round_robin_next(rule):
@@ -78,22 +88,17 @@ def _into_pool(lead, pool, actor):
 def lead_assign_auto(*, lead, actor):
     """Apply the first matching assignment rule to a new lead; returns the rule applied, or None.
 
-    Without a matching rule an unowned lead goes to the pool of its province, when there is one.
+    A rule that cannot place the lead (an empty team...) passes it to the next matching one. Without a
+    matching rule an unowned lead goes to the pool of its province, when there is one.
     Audited as lead_assign (data: rule, method) and shown on the lead's timeline.
     """
-    rule = matching_rule(lead)
     before_owner, before_pool = lead.owner, lead.pool
-    owner, pool, method = None, None, None
-    if rule is not None:
-        method = rule.method
-        if rule.method == AssignmentMethod.ROUND_ROBIN:
-            owner = round_robin_next(rule)
-        elif rule.method == AssignmentMethod.USER:
-            owner = rule.user if rule.user and rule.user.is_active else None
-        elif rule.method == AssignmentMethod.POOL:
-            pool = rule.pool if rule.pool and rule.pool.is_active else None
-        if owner is None and pool is None:
-            rule = None  # the rule could not place it (empty team, inactive user or pool)
+    rule, owner, pool, method = None, None, None, None
+    for candidate in matching_rules(lead):
+        owner, pool = _place(candidate)
+        if owner is not None or pool is not None:
+            rule, method = candidate, candidate.method
+            break
     if rule is None:
         if lead.owner_id is not None:
             return None
