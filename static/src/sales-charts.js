@@ -54,7 +54,7 @@
       f.setOption({
         tooltip: { trigger: "item", formatter: function (p) { return esc(p.name) + "<br>" + esc(d.labels.reached) + ": " + esc(p.value); } },
         series: [{
-          type: "funnel", sort: "none", left: "10%", width: "80%", minSize: "8%", gap: 2, cursor: "pointer",
+          type: "funnel", sort: "none", left: "10%", width: "80%", top: 8, bottom: 8, minSize: "8%", gap: 2, cursor: "pointer",
           label: { show: true, position: "inside", formatter: "{b}: {c}" },
           data: d.funnel,
         }],
