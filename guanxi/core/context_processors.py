@@ -16,10 +16,41 @@ def navigation(request):
         ("activities.task", "activities:task_mine", _("Tasks"), "bi-check2-square"),
     ]
     # Only the record types the role may see: an auditor's menu has no customer pages.
-    visible = [(reverse(url), label, icon) for key, url, label, icon in records if allows(user, "view", key)]
+    visible = [(reverse(url), label, icon, ()) for key, url, label, icon in records if allows(user, "view", key)]
+    sales = _sales_menu(user)
+    if sales:
+        visible.insert(min(2, len(visible)), ("/sales/", _("Sales"), "bi-graph-up-arrow", sales))
     if allows(user, "view", "activities.task") or allows(user, "view", "activities.interaction"):
-        visible.append((reverse("calendar:page"), _("Calendar"), "bi-calendar3"))
-    items = [(reverse("home"), _("Home"), "bi-house"), *visible]
+        visible.append((reverse("calendar:page"), _("Calendar"), "bi-calendar3", ()))
+    items = [(reverse("home"), _("Home"), "bi-house", ()), *visible]
     if visible:
-        items.append((reverse("trash"), _("Recycle bin"), "bi-trash3"))
-    return {"is_org_admin": is_admin(user), "can_read_audit": can_read_audit(user), "nav_items": items}
+        items.append((reverse("trash"), _("Recycle bin"), "bi-trash3", ()))
+    sales_active = any(request.path.startswith(url) for url, _label, _icon in sales)
+    return {"is_org_admin": is_admin(user), "can_read_audit": can_read_audit(user), "nav_items": items,
+            "nav_sales_active": sales_active}
+
+
+def _sales_menu(user):
+    """The Sales drop-down: leads, deals, customer pools and the analytics the role may see."""
+    from guanxi.customers.models import Pool
+
+    from .access import allows, is_admin, pool_ids
+
+    items = []
+    if allows(user, "view", "sales.lead"):
+        items.append((reverse("sales:lead_list"), _("Leads"), "bi-funnel"))
+    if allows(user, "view", "sales.opportunity"):
+        items += [
+            (reverse("sales:board_default"), _("Deal board"), "bi-kanban"),
+            (reverse("sales:opportunity_list"), _("Deals"), "bi-briefcase"),
+        ]
+    if pool_ids(user) or (is_admin(user) and Pool.objects.exists()):
+        items.append((reverse("customers:pool_list"), _("Customer pools"), "bi-inboxes"))
+    if allows(user, "view", "sales.opportunity"):
+        items += [
+            (reverse("sales:funnel"), _("Funnel"), "bi-bar-chart-steps"),
+            (reverse("sales:forecast"), _("Forecast & quotas"), "bi-bullseye"),
+        ]
+    if is_admin(user):
+        items.append((reverse("sales:settings"), _("Sales settings"), "bi-sliders"))
+    return items
