@@ -72,15 +72,12 @@ class WebLeadForm(forms.Form):
     def clean_email(self):
         return (self.cleaned_data.get("email") or "").strip().lower()
 
-    def clean_token(self):
-        try:
-            signing.loads(self.cleaned_data.get("token") or "", salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
-        except signing.BadSignature:
-            raise ValidationError(_("This form has expired. Reload the page and try again.")) from None
-        return ""
-
     def clean(self):
         cleaned = super().clean()
+        try:
+            signing.loads(self.data.get("token") or "", salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        except signing.BadSignature:  # a hidden field: its error is shown for the whole form
+            raise ValidationError(_("This form has expired. Reload the page and try again.")) from None
         if not (cleaned.get("name", "").strip() or cleaned.get("company_name", "").strip()) \
                 and "name" not in self.errors and "company_name" not in self.errors:
             raise ValidationError(_("Enter your name or your company's name."))
