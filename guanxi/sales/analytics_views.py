@@ -135,6 +135,10 @@ def funnel_view(request):
     pipeline, date_from, date_to, owner_ids = form.resolved()
     if pipeline is None:
         return render(request, "sales/funnel.html", {"form": form, "no_pipeline": True})
+    form.data = form.data.copy()  # show the defaults that were applied
+    form.data["pipeline"] = str(pipeline.pk)
+    form.data["date_from"] = date_from.isoformat() if date_from else ""
+    form.data["date_to"] = date_to.isoformat() if date_to else ""
     result = analytics.funnel(user=request.user, pipeline=pipeline, date_from=date_from, date_to=date_to,
                               owner_ids=owner_ids)
     base = _query(pipeline, date_from, date_to, form)
@@ -301,6 +305,7 @@ def forecast_view(request):
     period = form.cleaned_data.get("period") or QuotaPeriod.QUARTER
     start, _end = analytics.period_for(period, form.cleaned_data.get("start") or timezone.localdate())
     result = analytics.forecast(user=request.user, period=period, start=start)
+    form = ForecastForm(initial={"period": period, "start": start})  # what is shown, defaults included
     manager = analytics.is_manager_view(request.user)
 
     def view_row(r):

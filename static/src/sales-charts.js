@@ -31,11 +31,11 @@
           return esc(p.name) + "<br>" + esc(label) + ": " + esc(p.value) + extra;
         },
       },
-      xAxis: { type: "value", max: opts.max },
+      xAxis: { type: "value", max: opts.max, minInterval: opts.integer ? 1 : 0 },
       yAxis: { type: "category", inverse: true, data: items.map(function (d) { return d.name; }),
                axisLabel: { width: 120, overflow: "truncate" } },
       series: [{
-        type: "bar", name: label, cursor: "pointer",
+        type: "bar", name: label, cursor: "pointer", barMaxWidth: 28,
         data: items.map(function (d) {
           var item = Object.assign({}, d);
           if (d.bottleneck) item.itemStyle = { color: "#f0ad4e" };
@@ -68,7 +68,7 @@
       }));
     }
     var r = chart("reasons");
-    if (r) r.setOption(barOption(d.reasons, d.labels.lost));
+    if (r) r.setOption(barOption(d.reasons, d.labels.lost, { integer: true }));
     var o = chart("owners");
     if (o) {
       o.setOption(barOption(d.owners, d.labels.win_rate, {

@@ -34,7 +34,8 @@ def test_funnel_chart_and_drill_down(rep1_page, deals, screenshot, browser_users
     reached = int(first.get_attribute("data-reached"))
     mine = [d for d in generated if d.owner_id == browser_users["rep1"].pk]
     assert reached == len(mine) > 0  # every deal of rep1 starts in the first stage
-    screenshot(page, "funnel")
+    page.wait_for_timeout(1200)  # let the chart animations finish for the screenshot
+    screenshot(page, "funnel", full_page=True)
 
     # A click on the top layer of the funnel chart opens the deals that reached the first stage.
     box = page.locator('[data-chart="funnel"]').bounding_box()
@@ -57,4 +58,5 @@ def test_forecast_chart(rep1_page, deals, screenshot):
     page.goto("/sales/forecast/")
     page.locator('[data-chart="attainment"] canvas').wait_for()
     assert page.locator("#forecast-reps tr[data-row]").count() == 1
-    screenshot(page, "forecast")
+    page.wait_for_timeout(1200)
+    screenshot(page, "forecast", full_page=True)
