@@ -139,7 +139,8 @@ class RecordDetailView(RecordViewMixin, View):
         for name in self.rt.detail_fields:
             field = self.rt.model._meta.get_field(name)
             display = getattr(obj, f"get_{name}_display", None)
-            value = display() if display else getattr(obj, name)
+            # A required link the viewer may not see was redacted to None (a deal's hidden company).
+            value = display() if display else getattr(obj, name, None)
             fields.append((field.verbose_name, value, getattr(value, "get_absolute_url", None),
                            name if name in revealable else "", name in sensitive))
         custom = [(d.label, customfields.display_value(d, (obj.custom or {}).get(d.name))) for d in definitions]

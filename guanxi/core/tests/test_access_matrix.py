@@ -1,9 +1,11 @@
-"""The generated access matrix (issue 3): roles × record relation × action × channel.
+"""The generated access matrix (issues 3 and 4): roles × record relation × action × channel.
 
 The expectations below are written out by hand from the product rules, independently of
-guanxi.core.access, so that a bug there shows up here. Each test takes one viewer and one record type,
-creates one record per relation (own, same team, subordinate's, other team's, shared read, shared edit),
-and asks every channel. Denied writes must leave the record unchanged (same version and values).
+guanxi.core.access, so that a bug there shows up here. Each test takes one viewer and one record type
+(companies, contacts, leads, deals), creates one record per relation (own, same team, subordinate's,
+other team's, shared read, shared edit), and asks every channel the record type has (taken from its
+RecordType: bulk actions, sensitive fields). Customer pools (公海) get their own cases. Denied writes
+must leave the record unchanged (same version and values).
 """
 
 import json
@@ -11,12 +13,15 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from djmoney.money import Money
 
 from guanxi.core.models import ApiToken, RecordShare, Role, RolePermission, Team
-from guanxi.customers.models import Account, Contact
+from guanxi.customers.models import Account, Contact, Pool
 from guanxi.customers.tests.factories import AccountFactory, ContactFactory
 from guanxi.framework import registry
 from guanxi.framework.testing import export_rows
+from guanxi.sales.models import Lead, Opportunity, Pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +58,50 @@ EXPECTED = {
     "auditor": {rel: set() for rel in ("own", "other_team", "shared_edit")},
     "admin": {rel: ALL for rel in ("own", "other_team")},
 }
-# Service agents may also edit contacts (callers change their numbers).
-AGENT_CONTACT_EXTRA = {"change"}
-
-MODELS = {
-    "account": (Account, AccountFactory, "/api/v1/accounts", "customers.account"),
-    "contact": (Contact, ContactFactory, "/api/v1/contacts", "customers.contact"),
+# Per record type, what some roles get instead of (or on top of) the table above.
+EXTRA = {
+    # Service agents may also edit contacts (callers change their numbers).
+    ("agent", "customers.contact"): {"change"},
 }
+INSTEAD = {
+    # Marketing brings leads in and routes them: every lead, edit, export and assign; no delete, no reveal.
+    ("marketer", "sales.lead"): {"view", "change", "export", "assign"},
+}
+
+
+def make_lead(*, owner, name, **fields):
+    fields.setdefault("mobile", "+8613912345678")
+    return Lead.objects.create(name=name, company_name="矩阵线索公司", owner=owner, **fields)
+
+
+def make_deal(*, owner, name, account=None):
+    pipeline = Pipeline.objects.get(is_default=True)
+    stage = pipeline.stages.filter(kind="open").order_by("position", "id").first()
+    return Opportunity.objects.create(name=name, account=account or AccountFactory(owner=owner), pipeline=pipeline,
+                                      stage=stage, owner=owner, amount=Money(50_000, "CNY"),
+                                      stage_entered_at=timezone.now())
+
+
+# record type -> (factory(owner=, name=), API path). Every owned record type is here or in OWN_MATRIX.
+MODELS = {
+    "customers.account": (AccountFactory, "/api/v1/accounts"),
+    "customers.contact": (ContactFactory, "/api/v1/contacts"),
+    "sales.lead": (make_lead, "/api/v1/leads"),
+    "sales.opportunity": (make_deal, "/api/v1/opportunities"),
+}
+# Owned record types whose access matrix lives elsewhere (with their own channels).
+OWN_MATRIX = {
+    "activities.task": "guanxi/activities/tests/test_tasks.py (complete/reopen commands)",
+    "activities.interaction": "visibility follows the records it is about (test_interactions, test_sales_links)",
+}
+# Record types the Ctrl+K palette searches.
+PALETTE = {"customers.account", "customers.contact", "sales.lead", "sales.opportunity"}
+
+
+def test_every_owned_record_type_is_in_a_matrix():
+    owned = {rt.key for rt in registry.all_types() if rt.has_owner}
+    assert owned - set(MODELS) - set(OWN_MATRIX) == set()
+    assert set(MODELS) <= owned
 
 
 @pytest.fixture
@@ -67,7 +109,8 @@ def org(users):
     """The demo organisation (rep3 is in 华南销售组, outside the manager's department) plus a team lead there."""
     south = Team.objects.get(name="华南销售组")
     lead_role = Role.objects.create(code="team_lead", name="Team lead")
-    for key in ("customers.account", "customers.contact", "customers.accountrelation"):
+    for key in ("customers.account", "customers.contact", "customers.accountrelation", "sales.lead",
+                "sales.opportunity"):
         RolePermission.objects.create(role=lead_role, record_type=key, scope="team",
                                       actions=["view", "change", "export", "reveal"])
     from django.contrib.auth import get_user_model
@@ -120,18 +163,17 @@ def state(model, obj):
     return row, tags
 
 
-def expected_actions(viewer, relation, model_key):
-    allowed = set(EXPECTED[viewer][relation])
-    if viewer == "agent" and model_key == "contact":
-        allowed |= AGENT_CONTACT_EXTRA
-    return allowed
+def expected_actions(viewer, relation, type_key):
+    allowed = set(INSTEAD.get((viewer, type_key), EXPECTED[viewer][relation]))
+    return allowed | EXTRA.get((viewer, type_key), set())
 
 
-@pytest.mark.parametrize("model_key", sorted(MODELS))
+@pytest.mark.parametrize("type_key", sorted(MODELS))
 @pytest.mark.parametrize("viewer", sorted(EXPECTED))
-def test_access_matrix(viewer, model_key, org):
-    model, factory, api_path, type_key = MODELS[model_key]
+def test_access_matrix(viewer, type_key, org):
+    factory, api_path = MODELS[type_key]
     rt = registry.get(type_key)
+    model = rt.model
     records = make_records(viewer, org, factory, type_key)
     user = org[viewer]
     ui = Client()
@@ -141,25 +183,28 @@ def test_access_matrix(viewer, model_key, org):
 
     def check(channel, relation, action, ok, got):
         cells.append((channel, relation, action))
-        assert ok == got, f"{viewer} {model_key} {relation} {action} via {channel}: expected {ok}, got {got}"
+        assert ok == got, f"{viewer} {type_key} {relation} {action} via {channel}: expected {ok}, got {got}"
 
     list_ids = {obj.pk for obj, _v in ui.get(reverse(rt.url_name("list")), {"per_page": 100}).context["rows"]}
     api_list = api.get(api_path, {"limit": 200}, **headers)
     assert api_list.status_code == 200
     api_ids = {item["id"] for item in api_list.json()["items"]}
     for relation, obj in records.items():
-        allowed = expected_actions(viewer, relation, model_key)
+        allowed = expected_actions(viewer, relation, type_key)
         view = "view" in allowed
         check("ui list", relation, "view", view, obj.pk in list_ids)
         check("api list", relation, "view", view, obj.pk in api_ids)
         check("ui detail", relation, "view", view, ui.get(obj.get_absolute_url()).status_code == 200)
         check("api detail", relation, "view", view, api.get(f"{api_path}/{obj.pk}", **headers).status_code == 200)
         palette = ui.get(reverse("palette_search"), {"q": obj.name}).content.decode()
-        check("global search", relation, "view", view, obj.get_absolute_url() in palette)
+        if type_key in PALETTE:
+            check("global search", relation, "view", view, obj.get_absolute_url() in palette)
+        else:  # not searched there: never leaks either
+            assert obj.get_absolute_url() not in palette
         auto = ui.get(reverse("autocomplete", args=[type_key]), {"q": obj.name}).json()["results"]
         check("autocomplete", relation, "view", view, str(obj.pk) in {r["value"] for r in auto})
-        # Reveal (contacts have personal data).
-        if model_key == "contact":
+        # Reveal (types with personal data: contacts, leads).
+        if rt.has_sensitive_fields and "mobile" in rt.model.sensitive_fields:
             reveal = ui.post(reverse("reveal", args=[type_key, obj.pk, "mobile"]))
             check("ui reveal", relation, "reveal", "reveal" in allowed, reveal.status_code == 200)
             api_reveal = api.post(f"{api_path}/{obj.pk}/reveal", "{}", content_type="application/json", **headers)
@@ -169,18 +214,18 @@ def test_access_matrix(viewer, model_key, org):
 
     # Export: the role's export right, then the scope.
     export = ui.get(reverse(rt.url_name("export")), {"format": "csv"})
-    if any("export" in expected_actions(viewer, r, model_key) for r in records):
+    if any("export" in expected_actions(viewer, r, type_key) for r in records):
         exported = {int(row[0]) for row in export_rows(export, "csv")[1:]}
     else:
         assert export.status_code == 403
         exported = set()
     for relation, obj in records.items():
-        check("export", relation, "export", "export" in expected_actions(viewer, relation, model_key),
+        check("export", relation, "export", "export" in expected_actions(viewer, relation, type_key),
               obj.pk in exported)
 
     # Writes: denied ones change nothing.
     for relation, obj in records.items():
-        allowed = expected_actions(viewer, relation, model_key)
+        allowed = expected_actions(viewer, relation, type_key)
         before = state(model, obj)
         # UI edit form.
         check("ui edit", relation, "change", "change" in allowed,
@@ -192,26 +237,28 @@ def test_access_matrix(viewer, model_key, org):
         check("api update", relation, "change", "change" in allowed, patch.status_code == 200)
         if patch.status_code != 200:
             assert patch.status_code == 404 and state(model, obj) == before
-        # Bulk tag (change) and bulk assign (assign).
+        # Bulk tag (change) and bulk assign (assign), where the record type offers them.
         before = state(model, obj)
-        ui.post(reverse(rt.url_name("bulk")), {"action": "add_tag", "ids": [obj.pk], "tag": "矩阵"})
-        tagged = "矩阵" in state(model, obj)[1]
-        check("bulk tag", relation, "change", "change" in allowed, tagged)
-        if not tagged:
-            assert state(model, obj) == before
+        if "add_tag" in rt.bulk_actions:
+            ui.post(reverse(rt.url_name("bulk")), {"action": "add_tag", "ids": [obj.pk], "tag": "矩阵"})
+            tagged = "矩阵" in state(model, obj)[1]
+            check("bulk tag", relation, "change", "change" in allowed, tagged)
+            if not tagged:
+                assert state(model, obj) == before
         before = state(model, obj)
         target = org["rep1"] if viewer == "manager" else user
-        ui.post(reverse(rt.url_name("bulk")), {"action": "assign_owner", "ids": [obj.pk], "owner": target.pk})
-        moved = model.all_objects.get(pk=obj.pk).owner_id == target.pk and before[0]["owner_id"] != target.pk
-        if before[0]["owner_id"] != target.pk:
-            check("bulk assign", relation, "assign", "assign" in allowed, moved)
-        if not moved:
-            assert state(model, obj) == before
-        if moved:  # put it back so the later checks see the relation they expect
-            model.all_objects.filter(pk=obj.pk).update(owner_id=before[0]["owner_id"])
+        if "assign_owner" in rt.bulk_actions:
+            ui.post(reverse(rt.url_name("bulk")), {"action": "assign_owner", "ids": [obj.pk], "owner": target.pk})
+            moved = model.all_objects.get(pk=obj.pk).owner_id == target.pk and before[0]["owner_id"] != target.pk
+            if before[0]["owner_id"] != target.pk:
+                check("bulk assign", relation, "assign", "assign" in allowed, moved)
+            if not moved:
+                assert state(model, obj) == before
+            if moved:  # put it back so the later checks see the relation they expect
+                model.all_objects.filter(pk=obj.pk).update(owner_id=before[0]["owner_id"])
 
     for relation, obj in records.items():
-        allowed = expected_actions(viewer, relation, model_key)
+        allowed = expected_actions(viewer, relation, type_key)
         before = state(model, obj)
         response = api.delete(f"{api_path}/{obj.pk}", **headers)
         check("api delete", relation, "delete", "delete" in allowed, response.status_code == 204)
@@ -226,13 +273,105 @@ def test_access_matrix(viewer, model_key, org):
             assert response.status_code == 404 and state(model, obj) == before
         else:
             model.all_objects.filter(pk=obj.pk).update(deleted_at=None)
-        before = state(model, obj)
-        ui.post(reverse(rt.url_name("bulk")), {"action": "delete", "ids": [obj.pk]})
-        deleted = model.all_objects.get(pk=obj.pk).deleted_at is not None
-        check("bulk delete", relation, "delete", "delete" in allowed, deleted)
-        if not deleted:
-            assert state(model, obj) == before
-    assert len(cells) >= len(records) * 12  # every channel was asked for every record
+        if "delete" in rt.bulk_actions:
+            before = state(model, obj)
+            ui.post(reverse(rt.url_name("bulk")), {"action": "delete", "ids": [obj.pk]})
+            deleted = model.all_objects.get(pk=obj.pk).deleted_at is not None
+            check("bulk delete", relation, "delete", "delete" in allowed, deleted)
+            if not deleted:
+                assert state(model, obj) == before
+    assert len(cells) >= len(records) * 10  # every channel was asked for every record
+
+
+# -- customer pools (公海) ---------------------------------------------------------------------------
+
+POOLED = {"customers.account": (AccountFactory, "/api/v1/accounts"), "sales.lead": (make_lead, "/api/v1/leads")}
+
+
+@pytest.fixture
+def pools(org):
+    """华东公海 has rep1 and the manager as members; 华南公海 has rep3's team; a closed pool has rep1."""
+    east = Pool.objects.create(name="华东公海")
+    east.members.add(org["rep1"], org["manager"])
+    south = Pool.objects.create(name="华南公海")
+    south.member_teams.add(Team.objects.get(name="华南销售组"))
+    closed = Pool.objects.create(name="停用公海", is_active=False)
+    closed.members.add(org["rep1"])
+    return {"east": east, "south": south, "closed": closed}
+
+
+@pytest.mark.parametrize("type_key", sorted(POOLED))
+def test_pool_members_see_unowned_pooled_records_and_nothing_more(type_key, org, pools):
+    """An unowned record in a pool is visible (view only) to its members, directly or through their team:
+    no edit, delete, assign, reveal or export from the pool; non-members and a closed pool see nothing."""
+    factory, api_path = POOLED[type_key]
+    rt = registry.get(type_key)
+    model = rt.model
+    tag = type_key[-4:]
+    records = {
+        "east": factory(owner=None, name=f"公海东-{tag}", pool=pools["east"]),
+        "south": factory(owner=None, name=f"公海南-{tag}", pool=pools["south"]),
+        "closed": factory(owner=None, name=f"公海停-{tag}", pool=pools["closed"]),
+        # Claimed by rep2: it keeps its pool, but now only rep2's scope decides.
+        "claimed": factory(owner=org["rep2"], name=f"公海领-{tag}", pool=pools["east"]),
+    }
+    # viewer -> the records they may see; everything else must answer 404 / be absent.
+    sees = {
+        "rep1": {"east"},  # member
+        "rep3": {"south"},  # member through the team
+        "rep2": {"claimed"},  # not a member; owns the claimed one
+        "manager": {"east", "claimed"},  # member; rep2 is below the manager
+    }
+    for viewer, visible in sees.items():
+        user = org[viewer]
+        ui = Client()
+        ui.force_login(user)
+        api, headers = api_client(user)
+        list_ids = {obj.pk for obj, _v in ui.get(reverse(rt.url_name("list")), {"per_page": 100}).context["rows"]}
+        api_ids = {i["id"] for i in api.get(api_path, {"limit": 200}, **headers).json()["items"]}
+        export = ui.get(reverse(rt.url_name("export")), {"format": "csv"})
+        exported = {int(row[0]) for row in export_rows(export, "csv")[1:]} if export.status_code == 200 else set()
+        if viewer != "manager":
+            assert export.status_code == 403  # sales reps have no export
+        for name, obj in records.items():
+            view = name in visible
+            pooled_only = view and obj.owner_id is None  # seen through the pool alone
+            where = f"{viewer} {type_key} {name}"
+            assert (obj.pk in list_ids) == view, where
+            assert (obj.pk in api_ids) == view, where
+            assert (ui.get(obj.get_absolute_url()).status_code == 200) == view, where
+            assert (api.get(f"{api_path}/{obj.pk}", **headers).status_code == 200) == view, where
+            auto = ui.get(reverse("autocomplete", args=[type_key]), {"q": obj.name}).json()["results"]
+            assert (str(obj.pk) in {r["value"] for r in auto}) == view, where
+            palette = ui.get(reverse("palette_search"), {"q": obj.name}).content.decode()
+            assert (obj.get_absolute_url() in palette) == view, where
+            if not pooled_only and view:
+                continue  # the owner's scope decides: covered by the matrix above
+            # Exports follow the export right's scope: the pool grants none.
+            assert obj.pk not in exported, where
+            before = state(model, obj)
+            assert ui.get(reverse(rt.url_name("edit"), args=[obj.pk])).status_code == 404, where
+            fresh = model.all_objects.get(pk=obj.pk)
+            patch = api.patch(f"{api_path}/{obj.pk}", json.dumps({"version": fresh.version, "name": "改名"}),
+                              content_type="application/json", **headers)
+            assert patch.status_code == 404, where
+            assert api.delete(f"{api_path}/{obj.pk}", **headers).status_code == 404, where
+            assert ui.post(reverse(rt.url_name("delete"), args=[obj.pk])).status_code == 404, where
+            bulk = reverse(rt.url_name("bulk"))
+            ui.post(bulk, {"action": "add_tag", "ids": [obj.pk], "tag": "公海"})
+            ui.post(bulk, {"action": "assign_owner", "ids": [obj.pk], "owner": user.pk})
+            ui.post(bulk, {"action": "delete", "ids": [obj.pk]})
+            if rt.has_sensitive_fields and "mobile" in model.sensitive_fields:
+                assert ui.post(reverse("reveal", args=[type_key, obj.pk, "mobile"])).status_code == 404, where
+                assert api.post(f"{api_path}/{obj.pk}/reveal", "{}", content_type="application/json",
+                                **headers).status_code == 404, where
+            assert state(model, obj) == before, where
+    # The manager may export: their subordinate's claimed record is in it, the pool's unowned one is not.
+    ui = Client()
+    ui.force_login(org["manager"])
+    exported = {int(row[0]) for row in export_rows(ui.get(reverse(rt.url_name("export")), {"format": "csv"}),
+                                                   "csv")[1:]}
+    assert records["claimed"].pk in exported and records["east"].pk not in exported
 
 
 def test_ui_edit_post_denied_changes_nothing(org):
@@ -301,6 +440,11 @@ def _id_routes():
     return found
 
 
+# Routes whose ids name shared configuration every sales user may use (a pipeline's board and its columns),
+# not a record of someone else's.
+SHARED_ID_ROUTES = {"sales:board", "sales:board_column", "sales:board_quick_create", "sales:board_view_save"}
+
+
 def test_every_id_route_refuses_another_users_record(org):
     """Generated: each UI route with an id, given rep3's record/token/view ids as rep1, answers 404 (or 405)."""
     import re
@@ -313,8 +457,11 @@ def test_every_id_route_refuses_another_users_record(org):
     relation = RelationFactory(from_account=account, to_account=AccountFactory(owner=org["rep3"]))
     token, _raw = ApiToken.issue(user=org["rep3"], name="rep3's")
     view = SavedView.objects.create(user=org["rep3"], record_type="customers.account", name="v")
-    ids = {account.pk, contact.pk, relation.pk, token.pk, view.pk}
-    snapshot = [state(Account, account), state(Contact, contact)]
+    lead = make_lead(owner=org["rep3"], name="别人的线索")
+    deal = make_deal(owner=org["rep3"], name="别人的商机", account=account)
+    ids = {account.pk, contact.pk, relation.pk, token.pk, view.pk, lead.pk, deal.pk}
+    snapshot = [state(Account, account), state(Contact, contact), state(Lead, lead), state(Opportunity, deal)]
+    counts = [Opportunity.all_objects.count(), SavedView.objects.count()]
     ui = Client()
     ui.force_login(org["rep1"])
     routes = _id_routes()
@@ -329,8 +476,21 @@ def test_every_id_route_refuses_another_users_record(org):
                 for method in ("get", "post"):
                     response = getattr(ui, method)(url)
                     tried += 1
+                    if name in SHARED_ID_ROUTES:
+                        # Ids of shared configuration (a pipeline, a stage): no error, nothing created.
+                        assert response.status_code < 500, (method, url, name, response.status_code)
+                        continue
+                    if response.status_code == 403:
+                        # A page the role may not open at all (settings): refused alike for a missing id,
+                        # so the answer says nothing about the record.
+                        missing = "/" + re.sub(r"<int:(\w+)>", "999999999", pattern)
+                        missing = missing.replace("<str:type_key>", type_key or "").replace("<str:field>", "mobile")
+                        missing = re.sub(r"<(?:str:)?(\w+)>", "x", missing)
+                        assert getattr(ui, method)(missing).status_code == 403, (method, url, name)
+                        continue
                     assert response.status_code in (404, 405), (method, url, name, response.status_code)
     assert tried > 50
-    assert [state(Account, account), state(Contact, contact)] == snapshot
+    assert [Opportunity.all_objects.count(), SavedView.objects.count()] == counts
+    assert [state(Account, account), state(Contact, contact), state(Lead, lead), state(Opportunity, deal)] == snapshot
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
     assert SavedView.objects.filter(pk=view.pk).exists()
