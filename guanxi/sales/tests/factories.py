@@ -55,3 +55,12 @@ class AssignmentRuleFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Assign {n}")
     method = "round_robin"
+
+
+def ensure_default_pipeline():
+    """The default pipeline and stages of migration 0002 (transactional tests flush the migrated rows)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("guanxi.sales.migrations.0002_default_pipeline").create_defaults(apps, None)

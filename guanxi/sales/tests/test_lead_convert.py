@@ -15,7 +15,7 @@ from guanxi.customers.tests.factories import AccountFactory, ContactFactory
 from guanxi.sales.lead_services import LeadStateError, lead_convert, lead_disqualify, lead_requalify
 from guanxi.sales.models import Lead, Opportunity
 
-from .factories import LeadFactory
+from .factories import LeadFactory, ensure_default_pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +81,7 @@ def test_two_concurrent_conversions_create_one_of_each(users):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
     rep1 = users["rep1"]
+    ensure_default_pipeline()
     lead = LeadFactory(owner=rep1, company_name="并发测试有限公司", name="赵六")
     barrier, results, errors = threading.Barrier(2), [], []
 
