@@ -188,23 +188,23 @@ crud = crud_router(OPPORTUNITY, out_schema=OpportunityOut, create_schema=Opportu
 # -- commands ----------------------------------------------------------------------------------------
 
 
-class MoveIn(InputSchema):
+class OpportunityMoveIn(InputSchema):
     stage: Id = Field(..., description="An open stage of the deal's pipeline.")
     version: int | None = Version
     rank: float | None = Field(None, ge=-1e15, le=1e15, description="Position in the board column.")
 
 
-class WonIn(InputSchema):
+class OpportunityWonIn(InputSchema):
     version: int | None = Version
 
 
-class LostIn(InputSchema):
+class OpportunityLostIn(InputSchema):
     reason: Id = Field(..., description="An active lost reason (GET /api/v1/pipelines lists them).")
     note: str = Field("", max_length=500)
     version: int | None = Version
 
 
-class ReopenIn(InputSchema):
+class OpportunityReopenIn(InputSchema):
     stage: Id | None = Field(None, description="An open stage; defaults to the last open stage it was in.")
     version: int | None = Version
 
@@ -233,7 +233,7 @@ def _run(request, command, **kwargs):
 
 @crud.post("/{pk}/move", response={200: OpportunityOut, **ERRORS}, summary="Move a deal to another open stage",
            operation_id="opportunity_move")
-def move(request, pk: Id, payload: MoveIn):
+def move(request, pk: Id, payload: OpportunityMoveIn):
     opp = _changeable(request, pk)
     return _run(request, services.opportunity_move, opportunity=opp, stage=_stage(opp, payload.stage),
                 version=payload.version, rank=payload.rank)
@@ -241,14 +241,14 @@ def move(request, pk: Id, payload: MoveIn):
 
 @crud.post("/{pk}/won", response={200: OpportunityOut, **ERRORS}, summary="Mark a deal won",
            operation_id="opportunity_won")
-def won(request, pk: Id, payload: WonIn):
+def won(request, pk: Id, payload: OpportunityWonIn):
     opp = _changeable(request, pk)
     return _run(request, services.opportunity_mark_won, opportunity=opp, version=payload.version)
 
 
 @crud.post("/{pk}/lost", response={200: OpportunityOut, **ERRORS}, summary="Mark a deal lost, with a reason",
            operation_id="opportunity_lost")
-def lost(request, pk: Id, payload: LostIn):
+def lost(request, pk: Id, payload: OpportunityLostIn):
     opp = _changeable(request, pk)
     reason = LostReason.objects.filter(pk=payload.reason, is_active=True).first()
     if reason is None:
@@ -259,7 +259,7 @@ def lost(request, pk: Id, payload: LostIn):
 
 @crud.post("/{pk}/reopen", response={200: OpportunityOut, **ERRORS}, summary="Reopen a won or lost deal",
            operation_id="opportunity_reopen")
-def reopen(request, pk: Id, payload: ReopenIn):
+def reopen(request, pk: Id, payload: OpportunityReopenIn):
     opp = _changeable(request, pk)
     stage = _stage(opp, payload.stage) if payload.stage else None
     return _run(request, services.opportunity_reopen, opportunity=opp, stage=stage, version=payload.version)
@@ -268,7 +268,7 @@ def reopen(request, pk: Id, payload: ReopenIn):
 # -- pipelines ---------------------------------------------------------------------------------------
 
 
-class StageOut(Schema):
+class PipelineStageOut(Schema):
     id: int
     name: str
     position: int
@@ -277,12 +277,12 @@ class StageOut(Schema):
     stall_days: int
 
 
-class PipelineOut(Schema):
+class PipelineWithStagesOut(Schema):
     id: int
     name: str
     is_default: bool
     is_active: bool
-    stages: list[StageOut]
+    stages: list[PipelineStageOut]
 
     @staticmethod
     def resolve_name(obj):
@@ -294,7 +294,7 @@ class PipelineOut(Schema):
                  "kind": s.kind, "stall_days": s.stall_days} for s in obj.stages.all()]
 
 
-class LostReasonOut(Schema):
+class PipelineLostReasonOut(Schema):
     id: int
     name: str
     is_active: bool
@@ -304,15 +304,15 @@ class LostReasonOut(Schema):
         return str(obj)
 
 
-class PipelinesOut(Schema):
-    items: list[PipelineOut]
-    lost_reasons: list[LostReasonOut]
+class PipelineListOut(Schema):
+    items: list[PipelineWithStagesOut]
+    lost_reasons: list[PipelineLostReasonOut]
 
 
 pipelines = Router(tags=["opportunities"])
 
 
-@pipelines.get("", response={200: PipelinesOut, **ERRORS}, summary="List pipelines with their stages, "
+@pipelines.get("", response={200: PipelineListOut, **ERRORS}, summary="List pipelines with their stages, "
                "and the lost reasons", operation_id="pipeline_list")
 def pipeline_list(request):
     items = Pipeline.objects.prefetch_related("stages").order_by("position", "id")

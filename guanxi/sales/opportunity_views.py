@@ -23,7 +23,7 @@ from guanxi.framework.validators import is_id
 
 from . import opportunity_services as services
 from .choices import StageKind
-from .models import LostReason, Opportunity, Pipeline, Stage
+from .models import LostReason, Opportunity, Pipeline, Stage, StageHistory
 from .opportunity_forms import OpportunityQuickForm
 from .opportunity_selectors import board_cards, board_columns, board_queryset, days_in_stage, is_stalled
 
@@ -285,8 +285,16 @@ class StageForm(forms.ModelForm):
 
     def __init__(self, *args, pipeline=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.pipeline = pipeline
         if pipeline is not None:
             self.instance.pipeline = pipeline
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        same = Stage.objects.filter(pipeline=self.pipeline, name=name).exclude(pk=self.instance.pk)
+        if self.pipeline is not None and same.exists():
+            raise forms.ValidationError(_("This pipeline already has a stage with this name."))
+        return name
 
 
 class LostReasonForm(forms.ModelForm):
@@ -339,9 +347,10 @@ def pipeline_edit(request, pk=None):
             created = pipeline is None
             pipeline = _save(form, request.user, "pipeline_create" if created else "pipeline_update")
             if created:
+                # Stored under the default English names, so they show translated until renamed.
                 for position, (name, probability, kind) in enumerate(
-                        ((_("Qualification"), 10, StageKind.OPEN), (_("Won"), 100, StageKind.WON),
-                         (_("Lost"), 0, StageKind.LOST)), start=1):
+                        (("Qualification", 10, StageKind.OPEN), ("Won", 100, StageKind.WON),
+                         ("Lost", 0, StageKind.LOST)), start=1):
                     Stage.objects.create(pipeline=pipeline, name=name, position=position * 10,
                                          probability=probability, kind=kind, stall_days=14 if kind == "open" else 0)
             messages.success(request, _("Pipeline saved."))
@@ -365,8 +374,12 @@ def stage_edit(request, pk, stage_pk=None):
     if request.method == "POST":
         if form.is_valid():
             kind_changed = stage is not None and "kind" in form.changed_data
+            old_kind = Stage.objects.get(pk=stage.pk).kind if kind_changed else None
             if kind_changed and stage.opportunities.exists():
                 form.add_error("kind", _("Deals are in this stage; its type cannot change."))
+            elif (kind_changed and old_kind != StageKind.OPEN
+                  and not pipeline.stages.filter(kind=old_kind).exclude(pk=stage.pk).exists()):
+                form.add_error("kind", _("A pipeline needs a won and a lost stage."))
             else:
                 _save(form, request.user, "stage_create" if stage is None else "stage_update")
                 messages.success(request, _("Stage saved."))
@@ -385,6 +398,13 @@ def stage_delete(request, pk, stage_pk):
     if n:
         messages.error(request, _("“%(stage)s” cannot be deleted: %(n)d deals are in it (including deleted ones). "
                                   "Move them to another stage first.") % {"stage": stage, "n": n})
+        return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    if StageHistory.objects.filter(stage=stage).exists():
+        messages.error(request, _("“%(stage)s” cannot be deleted: deals have been in it, and their time in this "
+                                  "stage would be lost. Rename it instead.") % {"stage": stage})
+        return redirect("sales:pipeline_edit", pk=pipeline.pk)
+    if stage.kind != StageKind.OPEN and not pipeline.stages.filter(kind=stage.kind).exclude(pk=stage.pk).exists():
+        messages.error(request, _("A pipeline needs a won and a lost stage."))
         return redirect("sales:pipeline_edit", pk=pipeline.pk)
     try:
         with transaction.atomic():

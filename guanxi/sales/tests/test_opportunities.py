@@ -213,3 +213,74 @@ def test_api_pipelines(api, pipeline):
     default = next(p for p in body["items"] if p["id"] == pipeline.pk)
     assert [s["kind"] for s in default["stages"]][-2:] == ["won", "lost"]
     assert len(body["lost_reasons"]) >= 6
+
+
+# -- pipeline settings -----------------------------------------------------------------------------------
+
+
+def test_pipeline_settings_are_for_administrators_only(client_for, pipeline):
+    for username in ("rep1", "manager"):
+        c = client_for(username)
+        assert c.get(reverse("sales:pipeline_list")).status_code == 404
+        assert c.post(reverse("sales:pipeline_add"), {"name": "X", "position": 1}).status_code == 404
+    assert not Pipeline.objects.filter(name="X").exists()
+
+
+def test_admin_creates_pipeline_with_stages_edits_reorders(client_for, pipeline):
+    from guanxi.core.choices import AuditAction
+    from guanxi.core.models import AuditEvent
+
+    c = client_for("admin")
+    assert c.get(reverse("sales:pipeline_list")).status_code == 200
+    r = c.post(reverse("sales:pipeline_add"), {"name": "续约", "position": 5, "is_active": "on"})
+    assert r.status_code == 302
+    new = Pipeline.objects.get(name="续约")
+    assert list(new.stages.values_list("kind", flat=True)) == ["open", "won", "lost"]
+    r = c.post(reverse("sales:stage_add", args=[new.pk]), {"name": "报价", "position": 15, "probability": 50,
+                                                           "kind": "open", "stall_days": 7})
+    assert r.status_code == 302
+    assert [s.name for s in new.stages.order_by("position")] == ["Qualification", "报价", "Won", "Lost"]
+    dup = c.post(reverse("sales:stage_add", args=[new.pk]), {"name": "报价", "position": 16, "probability": 50,
+                                                             "kind": "open", "stall_days": 7})
+    assert dup.status_code == 422 and new.stages.filter(name="报价").count() == 1
+    quote = new.stages.get(name="报价")
+    c.post(reverse("sales:stage_move", args=[new.pk, quote.pk, "up"]))
+    assert [s.name for s in new.stages.order_by("position")] == ["报价", "Qualification", "Won", "Lost"]
+    assert AuditEvent.objects.filter(action=AuditAction.SETTINGS_CHANGE, record_type="sales.pipeline").exists()
+    # The default flag moves: only one pipeline is the default.
+    c.post(reverse("sales:pipeline_edit", args=[new.pk]), {"name": "续约", "position": 5, "is_active": "on",
+                                                           "is_default": "on"})
+    assert list(Pipeline.objects.filter(is_default=True)) == [new]
+
+
+def test_stage_with_deals_cannot_be_deleted_or_change_type(client_for, deal, pipeline):
+    c = client_for("admin")
+    qualification = stage(pipeline, "Qualification")
+    r = c.post(reverse("sales:stage_delete", args=[pipeline.pk, qualification.pk]), follow=True)
+    assert "cannot be deleted" in r.content.decode() or "不能" in r.content.decode()
+    assert pipeline.stages.filter(pk=qualification.pk).exists()
+    r = c.post(reverse("sales:stage_edit", args=[pipeline.pk, qualification.pk]), {
+        "name": "Qualification", "position": 1, "probability": 10, "kind": "won", "stall_days": 0})
+    assert r.status_code == 422
+    assert pipeline.stages.get(pk=qualification.pk).kind == "open"
+    # The only lost stage stays; an unused open stage can go.
+    lost = stage(pipeline, "Lost")
+    c.post(reverse("sales:stage_delete", args=[pipeline.pk, lost.pk]))
+    assert pipeline.stages.filter(pk=lost.pk).exists()
+    demo = stage(pipeline, "Demo")
+    c.post(reverse("sales:stage_delete", args=[pipeline.pk, demo.pk]))
+    assert not pipeline.stages.filter(pk=demo.pk).exists()
+
+
+def test_lost_reasons_admin(client_for, deal, rep1):
+    from guanxi.sales.models import LostReason
+    from guanxi.sales.opportunity_services import opportunity_mark_lost
+
+    c = client_for("admin")
+    assert c.post(reverse("sales:lost_reason_add"), {"name": "服务", "position": 9, "is_active": "on"}).status_code == 302
+    used = LostReason.objects.get(name="Price")
+    opportunity_mark_lost(opportunity=deal, actor=rep1, reason=used)
+    c.post(reverse("sales:lost_reason_delete", args=[used.pk]))
+    assert LostReason.objects.filter(pk=used.pk).exists()
+    c.post(reverse("sales:lost_reason_delete", args=[LostReason.objects.get(name="服务").pk]))
+    assert not LostReason.objects.filter(name="服务").exists()
