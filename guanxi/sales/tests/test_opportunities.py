@@ -277,7 +277,8 @@ def test_lost_reasons_admin(client_for, deal, rep1):
     from guanxi.sales.opportunity_services import opportunity_mark_lost
 
     c = client_for("admin")
-    assert c.post(reverse("sales:lost_reason_add"), {"name": "服务", "position": 9, "is_active": "on"}).status_code == 302
+    r = c.post(reverse("sales:lost_reason_add"), {"name": "服务", "position": 9, "is_active": "on"})
+    assert r.status_code == 302
     used = LostReason.objects.get(name="Price")
     opportunity_mark_lost(opportunity=deal, actor=rep1, reason=used)
     c.post(reverse("sales:lost_reason_delete", args=[used.pk]))
