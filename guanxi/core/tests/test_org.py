@@ -549,7 +549,45 @@ def explain_records(users, org):
     AccountFactory(owner=former)
     records = [a1, a2, am, a_agent, a_none, a_team_shared, c1, c_shared, rel,
                Account.all_objects.get(pk=binned.pk), AccountRelation.all_objects.get(pk=rel_to_binned.pk)]
-    return records
+    return records + _sales_records(users, org)
+
+
+def _sales_records(users, org):
+    """Leads and deals in the same relations, plus customer pools (公海): unowned leads and companies in a
+    pool of users, of a team, of a closed pool; a claimed pooled lead; interactions about a deal or a lead."""
+    from djmoney.money import Money
+
+    from guanxi.activities.models import Interaction
+    from guanxi.customers.models import Pool
+    from guanxi.sales.models import Lead, Opportunity, Pipeline
+
+    rep1, rep2, rep3, manager = users["rep1"], users["rep2"], users["rep3"], users["manager"]
+    east = Pool.objects.create(name="华东公海")
+    east.members.add(rep1, users["marketer"])
+    south = Pool.objects.create(name="华南公海")
+    south.member_teams.add(Team.objects.get(name="华南销售组"))
+    closed = Pool.objects.create(name="停用公海", is_active=False)
+    closed.members.add(rep1)
+    pipeline = Pipeline.objects.get(is_default=True)
+    stage = pipeline.stages.filter(kind="open").order_by("position", "id").first()
+
+    def deal(owner, account):
+        return Opportunity.objects.create(name="商机", account=account, pipeline=pipeline, stage=stage, owner=owner,
+                                          amount=Money(1000, "CNY"), stage_entered_at=timezone.now())
+
+    leads = [Lead.objects.create(name="线索", owner=owner) for owner in (rep1, rep2, rep3, manager)]
+    pooled = [Lead.objects.create(name="公海线索", owner=None, pool=pool) for pool in (east, south, closed)]
+    claimed = Lead.objects.create(name="已领线索", owner=rep2, pool=east)
+    pooled_account = AccountFactory(owner=None, pool=east)
+    south_account = AccountFactory(owner=None, pool=south)
+    deals = [deal(owner, AccountFactory(owner=owner)) for owner in (rep1, rep2, rep3)]
+    hidden_company_deal = deal(rep1, AccountFactory(owner=rep3))
+    services.record_share(actor=users["admin"], obj=deals[2], user=rep1, level="read")
+    services.record_share(actor=users["admin"], obj=leads[2], team=org["team"], level="edit")
+    about_deal = Interaction.objects.create(opportunity=deals[1], owner=rep2, subject="关于商机")
+    about_pooled_lead = Interaction.objects.create(lead=pooled[0], owner=rep3, subject="关于公海线索")
+    return [*leads, *pooled, claimed, pooled_account, south_account, *deals, hidden_company_deal, about_deal,
+            about_pooled_lead]
 
 
 def test_explain_agrees_with_restrict_everywhere(users, explain_records):
@@ -566,8 +604,26 @@ def test_explain_agrees_with_restrict_everywhere(users, explain_records):
             disagreements.append((person.username, obj.type_key(), str(obj), action, decision, actual))
     assert disagreements == [], "\n".join(map(str, disagreements))
     # The set is not trivial: every record type is both granted and refused somewhere.
-    assert outcomes == {(key, ok) for key in ("customers.account", "customers.contact", "customers.accountrelation")
+    assert outcomes == {(key, ok) for key in ("customers.account", "customers.contact", "customers.accountrelation",
+                                              "sales.lead", "sales.opportunity", "activities.interaction")
                         for ok in (True, False)}
+
+
+def test_explain_names_the_pool_and_agrees_with_restrict(users, explain_records):
+    from guanxi.sales.models import Lead
+
+    east, south, closed = (Lead.objects.get(name="公海线索", pool__name=name)
+                           for name in ("华东公海", "华南公海", "停用公海"))
+    cases = [("rep1", east, "view", True), ("rep1", east, "change", False), ("rep1", east, "export", False),
+             ("rep1", closed, "view", False), ("rep3", south, "view", True), ("rep3", east, "view", False),
+             ("rep2", east, "view", False)]
+    for username, lead, action, expected in cases:
+        user = User.objects.get(username=username)
+        decision, reasons = explain(user, lead, action)
+        actual = Lead.objects.restrict(User.objects.get(username=username), action).filter(pk=lead.pk).exists()
+        assert decision == actual == expected, (username, lead.pool.name, action)
+        if expected:  # the granting reason names the pool
+            assert any(r.granted and lead.pool.name in r.text for r in reasons), reasons
 
 
 class TestExplainPage:
