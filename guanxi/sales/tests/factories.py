@@ -1,11 +1,13 @@
 """factory-boy factories for sales records (shared: other sales tests may add theirs here)."""
 
 import factory
+from django.utils import timezone
+from djmoney.money import Money
 from factory.django import DjangoModelFactory
 from faker import Faker
 
 from guanxi.customers.tests.factories import TaggedFactory, default_owner
-from guanxi.sales.models import AssignmentRule, Lead, ScoringRule
+from guanxi.sales.models import AssignmentRule, Lead, Opportunity, Pipeline, ScoringRule, StageHistory
 
 FAKE_ZH, FAKE_EN = Faker("zh_CN"), Faker("en_US")
 
@@ -64,3 +66,25 @@ def ensure_default_pipeline():
     from django.apps import apps
 
     import_module("guanxi.sales.migrations.0002_default_pipeline").create_defaults(apps, None)
+
+
+class OpportunityFactory(TaggedFactory):
+    """A deal in the default pipeline's first open stage (or the `stage` given) with its open stage-history
+    row, as opportunity_create leaves it; `stage_entered_at` dates the stay."""
+
+    class Meta:
+        model = Opportunity
+
+    name = factory.Sequence(lambda n: f"商机 {n}")
+    account = factory.SubFactory("guanxi.customers.tests.factories.AccountFactory")
+    pipeline = factory.LazyFunction(lambda: Pipeline.objects.order_by("-is_default", "position", "id").first())
+    stage = factory.LazyAttribute(lambda o: o.pipeline.stages.filter(kind="open").order_by("position", "id").first())
+    amount = factory.LazyFunction(lambda: Money(100000, "CNY"))
+    owner = factory.LazyFunction(default_owner)
+    stage_entered_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def history(self, create, extracted, **kwargs):
+        if create:
+            StageHistory.objects.create(opportunity=self, stage=self.stage, entered_at=self.stage_entered_at,
+                                        moved_by=self.owner)

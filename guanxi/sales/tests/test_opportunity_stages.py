@@ -195,3 +195,12 @@ def test_other_rep_cannot_move_and_nothing_changes(client_for, users, deal, pipe
                                    {"stage": stage(pipeline, "Demo").pk}, HTTP_ACCEPT="application/json")
     assert r.status_code == 200
     assert Opportunity.objects.get(pk=deal.pk).stage.name == "Demo"
+
+
+def test_factory_deal_moves_like_a_created_one(rep1, pipeline):
+    from guanxi.sales.tests.factories import OpportunityFactory
+
+    deal = OpportunityFactory(owner=rep1, stage_entered_at=T0)
+    assert deal.stage.name == "Qualification" and stays(deal) == [("Qualification", T0, None)]
+    opportunity_move(opportunity=deal, actor=rep1, stage=stage(pipeline, "Demo"), at=days(2))
+    assert stays(deal)[0] == ("Qualification", T0, days(2))
