@@ -364,3 +364,23 @@ def test_stage_commands_show_once_with_the_lost_reason(users):
         assert stage_items[0].content == "预算砍半"
     # The commands' own change rows are not listed a second time.
     assert not [i for i in page.items if i.source == "change" and i.obj.data.get("seconds_in_stage") is not None]
+
+
+def test_lead_and_deal_pages_carry_the_quick_log_and_the_timeline(users, client_rep1):
+    rep1 = users["rep1"]
+    deal = make_deal(rep1)
+    lead = make_lead(rep1)
+    for record in (lead, deal):
+        InteractionFactory(account=None, **{record._meta.model_name: record}, owner=rep1, subject=f"记录{record.pk}")
+        response = client_rep1.get(record.get_absolute_url())
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'id="quick-log"' in html and log_url(record) in html
+        assert 'id="timeline"' in html and f"记录{record.pk}" in html
+    # Without the right to log interactions the form is not offered (the page still shows the timeline).
+    from guanxi.core.models import RolePermission
+
+    RolePermission.objects.filter(role=rep1.role, record_type="activities.interaction").update(actions=["view"])
+    html = client_rep1.get(deal.get_absolute_url()).content.decode()
+    assert 'id="quick-log"' not in html and 'id="timeline"' in html
+    assert client_rep1.post(log_url(deal), {"kind": "call", "occurred_at": "2025-04-01T15:30"}).status_code == 403
