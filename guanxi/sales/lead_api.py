@@ -180,7 +180,8 @@ class ConvertOut(Schema):
     account: int | None
     contact: int | None
     opportunity: int | None
-    already_converted: bool = Field(description="True when the lead had been converted before (nothing created).")
+    already_converted: bool = Field(description="True when the lead was already converted when the request "
+                                   "arrived (nothing was created).")
 
 
 class DisqualifyIn(InputSchema):

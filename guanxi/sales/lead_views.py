@@ -46,7 +46,13 @@ def lead_detail_context(lead, request):
         "has_pool_actions": _template_exists("customers/_pool_actions.html"),
     }
     if can_change and lead.is_open:
-        context["convert_form"] = LeadConvertForm(user=user, lead=lead)
+        from guanxi.customers.models import Account, Contact
+
+        from .models import Opportunity
+
+        # Converting creates records: offered to roles that may add them (reusing matches aside).
+        if all(access.allows(user, "add", m) for m in (Account, Contact, Opportunity)):
+            context["convert_form"] = LeadConvertForm(user=user, lead=lead)
         context["disqualify_form"] = LeadDisqualifyForm()
     return context
 

@@ -264,3 +264,10 @@ def test_ui_disqualify_in_both_languages(lead, client_rep1, rep1):
     assert Lead.objects.get(pk=lead.pk).status == "disqualified"
     page = client_rep1.get(lead.get_absolute_url()).content.decode()
     assert reverse("sales:lead_requalify", args=[lead.pk]) in page
+
+
+def test_convert_button_only_for_roles_that_may_create_the_records(client_for, lead):
+    marketer = client_for("marketer").get(lead.get_absolute_url()).content.decode()
+    assert 'id="convert-open"' not in marketer and 'id="disqualify-modal"' in marketer
+    rep1 = client_for("rep1").get(lead.get_absolute_url()).content.decode()
+    assert 'id="convert-open"' in rep1
