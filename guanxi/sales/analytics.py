@@ -258,13 +258,14 @@ def _group_dict(r):
             "avg_cycle_days": None if r.avg_cycle_days is None else round(r.avg_cycle_days, 6)}
 
 
-def _reach_position():
-    """Per stay: the position it proves a deal reached (won → beyond every stage, lost → nothing)."""
-    return Case(
-        When(stage__kind=StageKind.WON, then=Value(WON_POSITION)),
-        When(stage__kind=StageKind.OPEN, then=F("stage__position")),
-        default=Value(-1), output_field=IntegerField(),
-    )
+def _reach_position(stages):
+    """Per stay: the position it proves a deal reached (won → beyond every stage, lost → nothing).
+
+    A CASE on stage_id with the pipeline's stages spelled out, so the query needs no join to sales_stage.
+    """
+    whens = [When(stage_id=s.pk, then=Value(WON_POSITION if s.kind == StageKind.WON else s.position))
+             for s in stages if s.kind != StageKind.LOST]
+    return Case(*whens, default=Value(-1), output_field=IntegerField())
 
 
 def _days(duration):
@@ -288,13 +289,15 @@ def funnel(*, user, pipeline, date_from=None, date_to=None, owner_ids=None, now=
     1. reached — per deal the furthest position reached, then one conditional count per stage::
 
          SELECT COUNT(*) FILTER (WHERE reach >= pos_1), …, COUNT(*) FILTER (WHERE reach >= pos_n)
-         FROM (SELECT h.opportunity_id, MAX(CASE WHEN s.kind='won' THEN 2^31-1
-                                                 WHEN s.kind='open' THEN s.position ELSE -1 END) AS reach
-               FROM sales_stagehistory h JOIN sales_stage s ON s.id = h.stage_id
+         FROM (SELECT h.opportunity_id, MAX(CASE WHEN h.stage_id = <won stage> THEN 2^31-1
+                                                 WHEN h.stage_id = <open stage k> THEN <its position> …
+                                                 ELSE -1 END) AS reach
+               FROM sales_stagehistory h
                WHERE h.opportunity_id IN (C) GROUP BY h.opportunity_id) t
 
     2. average days: ``SELECT h.stage_id, AVG(COALESCE(h.left_at, now) - h.entered_at)
-       FROM sales_stagehistory h WHERE h.opportunity_id IN (C) GROUP BY h.stage_id``
+       FROM sales_stagehistory h WHERE h.opportunity_id IN (C) AND h.stage_id IN (<open stages>)
+       GROUP BY h.stage_id``
     3. current stage: ``SELECT stage_id, amount_currency, COUNT(*), SUM(amount) FROM C GROUP BY 1, 2``
     4. lost reasons: ``… WHERE stage.kind = 'lost' GROUP BY lost_reason_id, amount_currency``
     5. owners: ``SELECT owner_id, COUNT(*), COUNT(*) FILTER (won), COUNT(*) FILTER (lost),
@@ -313,7 +316,7 @@ def funnel(*, user, pipeline, date_from=None, date_to=None, owner_ids=None, now=
 
     # 1. reached
     per_deal = (StageHistory.objects.filter(opportunity_id__in=ids).values("opportunity_id")
-                .annotate(reach=Max(_reach_position())))
+                .annotate(reach=Max(_reach_position(stages))))
     if open_stages:
         counts = per_deal.aggregate(**{
             f"s{s.pk}": Count("opportunity_id", filter=Q(reach__gte=s.position)) for s in open_stages})
@@ -341,7 +344,7 @@ def funnel(*, user, pipeline, date_from=None, date_to=None, owner_ids=None, now=
 
     # 2. average days in stage (open stages only: time in a closed stage is not a stay)
     stay = ExpressionWrapper(Coalesce("left_at", Value(now)) - F("entered_at"), output_field=DurationField())
-    for stage_id, avg in (StageHistory.objects.filter(opportunity_id__in=ids, stage__kind=StageKind.OPEN)
+    for stage_id, avg in (StageHistory.objects.filter(opportunity_id__in=ids, stage_id__in=[s.pk for s in open_stages])
                           .order_by().values_list("stage_id").annotate(avg=Avg(stay, output_field=DurationField()))):
         if stage_id in rows:
             rows[stage_id].avg_days = _days(avg)
@@ -383,7 +386,7 @@ def funnel(*, user, pipeline, date_from=None, date_to=None, owner_ids=None, now=
     ))
     from guanxi.core.models import User
 
-    people = User.objects.in_bulk([r[0] for r in owner_rows if r[0]])
+    people = User.objects.select_related("team").in_bulk([r[0] for r in owner_rows if r[0]])
     teams, team_cycles = {}, {}
     for owner_id, n, won, lost, won_value, cycle_avg, cycle_n in owner_rows:
         person = people.get(owner_id)
