@@ -113,7 +113,7 @@ def board_columns(*, user, pipeline, filters=None, per_column=50, now=None):
     """The kanban board of one pipeline as the user may see it.
 
     Returns {"stages": [...], "columns": [...], "filterset": fs} where each column is
-    {"stage", "count", "sums" (currency → total), "cards", "has_more", "closed"}. Open stages list their
+    {"stage", "count", "sums" ([(currency, total, display)]), "cards", "has_more", "closed"}. Open stages list their
     first `per_column` cards; won and lost columns are drop zones with their figures only. Queries:
     the stages, their stall limits, one aggregate over the filtered deals and one per open column —
     the same number whatever the number of deals.
@@ -128,7 +128,8 @@ def board_columns(*, user, pipeline, filters=None, per_column=50, now=None):
     columns, all_cards = [], []
     for stage in stages:
         entry = totals.get(stage.pk, {"count": 0, "sums": {}})
-        column = {"stage": stage, "count": entry["count"], "sums": sorted(entry["sums"].items()),
+        sums = [(currency, total, f"{total:,.0f}") for currency, total in sorted(entry["sums"].items())]
+        column = {"stage": stage, "count": entry["count"], "sums": sums,
                   "cards": [], "has_more": False, "closed": stage.kind != StageKind.OPEN}
         if not column["closed"] and entry["count"]:
             column["cards"], column["has_more"] = board_cards(qs, stage, limit=per_column, now=now,

@@ -115,7 +115,7 @@
         adjust(from, card, -1);
         adjust(to, card, +1);
         var days = card.querySelector(".board-card-days");
-        if (days) days.classList.add("invisible");
+        if (days) days.lastChild.textContent = " " + board.dataset.zeroDays;
         var badge = card.querySelector(".badge.text-bg-warning");
         if (badge) badge.remove();
         card.classList.remove("stalled", "border-warning");
