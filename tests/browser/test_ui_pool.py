@@ -54,3 +54,10 @@ def test_claim_until_the_quota_then_refused(page, login, screenshot, browser_use
     page.wait_for_url(lambda url: "/pools/return/" not in url)
     page.locator(".alert-success").wait_for()
     assert Account.objects.get(name=names[2]).owner is None
+
+    # On a phone the pool page fits the screen (no sideways scrolling), the Claim buttons still show.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/pools/{pool.pk}/")
+    page.locator("#pool-records button.pool-claim").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "pool-phone")
