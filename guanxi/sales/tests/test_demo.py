@@ -13,16 +13,19 @@ from guanxi.sales.choices import LeadStatus, StageKind
 from guanxi.sales.demo import KEY_ACCOUNTS, PipelineShape, history_rows, plan_deal, seed_sales
 from guanxi.sales.models import Lead, Opportunity, Pipeline, Quota, StageHistory
 
-pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def seeded():
+@pytest.mark.django_db
+def test_seed_sales_shapes():
+    """One seeding (a few seconds), every shape checked on it."""
     customer_demo.seed(companies=40, contacts=60)
-    return seed_sales(leads=40, opportunities=80)
+    seeded = seed_sales(leads=40, opportunities=80)
+    check_leads()
+    check_pools()
+    check_deals(seeded)
+    check_quotas()
 
 
-def test_leads_scored_assigned_and_closed_by_the_commands(seeded):
+def check_leads():
     leads = list(Lead.objects.all())
     assert len(leads) == 40
     assert all(lead.score == sum(d["points"] for d in lead.score_detail) for lead in leads)
@@ -44,7 +47,7 @@ def test_leads_scored_assigned_and_closed_by_the_commands(seeded):
             assert lead.pool_id is not None
 
 
-def test_both_pools_hold_unowned_companies_and_leads(seeded):
+def check_pools():
     for name in ("华东公海", "华南公海"):
         pool = Pool.objects.get(name=name)
         assert Account.objects.filter(pool=pool, owner=None).count() >= 5
@@ -52,7 +55,7 @@ def test_both_pools_hold_unowned_companies_and_leads(seeded):
         assert Account.objects.filter(pool=pool, owner__isnull=False, claimed_at__isnull=False).exists()
 
 
-def test_deals_in_both_pipelines_with_consistent_histories(seeded):
+def check_deals(seeded):
     now = timezone.now()
     deals = list(Opportunity.objects.select_related("stage"))
     assert len(deals) == 80 + seeded["converted"]
@@ -81,7 +84,7 @@ def test_deals_in_both_pipelines_with_consistent_histories(seeded):
             assert (deal.lost_reason_id is not None) == (deal.stage.kind == StageKind.LOST)
 
 
-def test_quotas_for_reps_and_teams_this_and_last_quarter(seeded):
+def check_quotas():
     today = timezone.localdate()
     this_q = datetime.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
     assert Quota.objects.filter(period="quarter", start=this_q, user__username="rep1").exists()
