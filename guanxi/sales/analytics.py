@@ -67,6 +67,8 @@ from .choices import ForecastCategory, QuotaPeriod, StageKind
 from .models import LostReason, Opportunity, Quota, StageHistory
 
 CURRENCY = "CNY"
+# Dates outside these bounds are refused as input (a period end past 9999 does not exist).
+MIN_DATE, MAX_DATE = datetime.date(1900, 1, 1), datetime.date(2199, 12, 31)
 WON_POSITION = 2_147_483_647  # a won stay counts as reaching every open stage
 ZERO = Decimal("0")
 DAY_SECONDS = 86_400

@@ -7,6 +7,7 @@ administrators and managers (assign on opportunities) for the people below them;
 
 import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -22,6 +23,7 @@ from .models import Pipeline
 from .opportunity_services import pipeline_default
 
 router = Router()
+Day = Annotated[datetime.date, Field(ge=analytics.MIN_DATE, le=analytics.MAX_DATE)]
 Amount = Field(..., ge=0, le=10**15, max_digits=18, decimal_places=2, description="Target in CNY.")
 
 
@@ -30,9 +32,9 @@ Amount = Field(..., ge=0, le=10**15, max_digits=18, decimal_places=2, descriptio
 
 class FunnelQuery(Schema):
     pipeline: Id | None = Field(None, description="Pipeline id; the default pipeline when omitted.")
-    date_from: datetime.date | None = Field(None, description="Deals created on or after (local date). "
+    date_from: Day | None = Field(None, description="Deals created on or after (local date). "
                                             "Both dates omitted: the last 90 days.")
-    date_to: datetime.date | None = Field(None, description="Deals created on or before (local date).")
+    date_to: Day | None = Field(None, description="Deals created on or before (local date).")
     all: bool = Field(False, description="Ignore the default date range: deals created at any time.")
     owner: Id | None = Field(None, description="Only deals of this owner.")
     team: Id | None = Field(None, description="Only deals owned by members of this team.")
@@ -123,7 +125,7 @@ def funnel(request, q: Query[FunnelQuery]):
 
 class ForecastQuery(Schema):
     period: QuotaPeriod = QuotaPeriod.QUARTER
-    date: datetime.date | None = Field(None, description="Any day in the period; today when omitted.")
+    date: Day | None = Field(None, description="Any day in the period; today when omitted.")
 
 
 class ForecastRowOut(Schema):
@@ -181,13 +183,13 @@ class QuotaIn(InputSchema):
     user: Id | None = Field(None, description="A user, or…")
     team: Id | None = Field(None, description="…a team (exactly one of them).")
     period: QuotaPeriod
-    start: datetime.date = Field(..., description="The first day of the month or quarter.")
+    start: Day = Field(..., description="The first day of the month or quarter.")
     amount: Decimal = Amount
 
 
 class QuotaPatch(InputSchema):
     period: QuotaPeriod | None = None
-    start: datetime.date | None = None
+    start: Day | None = None
     amount: Decimal | None = Field(None, ge=0, le=10**15, max_digits=18, decimal_places=2)
 
 

@@ -32,6 +32,20 @@ DEALS_PER_PAGE = 50
 MAX_ID = 2**31 - 1
 
 
+class BoundedDateField(forms.DateField):
+    """A date within analytics.MIN_DATE..MAX_DATE (extreme dates cannot be turned into periods)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not analytics.MIN_DATE <= value <= analytics.MAX_DATE:
+            raise ValidationError(_("Enter a date between %(a)s and %(b)s.") % {
+                "a": analytics.MIN_DATE, "b": analytics.MAX_DATE})
+
+
 def pct(value):
     return "" if value is None else f"{value * 100:.1f}%"
 
@@ -46,9 +60,8 @@ def days(value):
 class FunnelFilterForm(forms.Form):
     pipeline = forms.ModelChoiceField(label=gettext_lazy("Pipeline"), queryset=Pipeline.objects.none(),
                                       required=False, empty_label=None)
-    date_from = forms.DateField(label=gettext_lazy("Created from"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label=gettext_lazy("Created from"), required=False)
+    date_to = BoundedDateField(label=gettext_lazy("to"), required=False)
     owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=User.objects.none(), required=False)
     team = forms.ModelChoiceField(label=gettext_lazy("Team"), queryset=Team.objects.none(), required=False)
 
@@ -288,8 +301,7 @@ def funnel_deals_view(request):
 
 class ForecastForm(forms.Form):
     period = forms.ChoiceField(label=gettext_lazy("Period"), choices=QuotaPeriod.choices, required=False)
-    start = forms.DateField(label=gettext_lazy("Any day in the period"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    start = BoundedDateField(label=gettext_lazy("Any day in the period"), required=False)
     compact = True
 
     def __init__(self, *args, **kwargs):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import Team, User
 
+from .analytics import MAX_DATE, MIN_DATE
 from .choices import QuotaPeriod
 from .quota_services import manageable_team_ids, manageable_user_ids
 
@@ -54,7 +55,9 @@ def check_start(cleaned, form):
     start, period = cleaned.get("start"), cleaned.get("period")
     if not start:
         return
-    if start.day != 1:
+    if not MIN_DATE <= start <= MAX_DATE:
+        form.add_error("start", _("Enter a date between %(a)s and %(b)s.") % {"a": MIN_DATE, "b": MAX_DATE})
+    elif start.day != 1:
         form.add_error("start", _("A period starts on the first day of a month."))
     elif period == QuotaPeriod.QUARTER and start.month not in (1, 4, 7, 10):
         form.add_error("start", _("A quarter starts in January, April, July or October."))

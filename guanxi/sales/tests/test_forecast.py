@@ -146,3 +146,8 @@ def test_api_forecast(data, users, api, client):
     assert api.get("/api/v1/analytics/forecast", period="week").status_code == 422
     assert api.get("/api/v1/analytics/forecast", date="2026-13-01").status_code == 422
     assert client.get("/api/v1/analytics/forecast").status_code == 401
+
+
+def test_extreme_period_is_refused(users, client_for, api):
+    assert client_for("rep1").get(reverse("sales:forecast"), {"start": "9999-12-31"}).status_code == 400
+    assert api.get("/api/v1/analytics/forecast", date="9999-12-31").status_code == 422

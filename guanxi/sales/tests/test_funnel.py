@@ -253,3 +253,28 @@ def test_api_funnel(data, users, api, client):
     assert api.get("/api/v1/analytics/funnel", pipeline=pipeline.pk, date_from="2026-05-01",
                    date_to="2026-01-01").status_code == 400
     assert client.get("/api/v1/analytics/funnel").status_code == 401
+
+
+@pytest.mark.parametrize("params", [{"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}])
+def test_extreme_dates_are_refused(data, client_for, api, params):
+    pipeline, _stages, _deals = data
+    r = client_for("rep1").get(reverse("sales:funnel"), {"pipeline": pipeline.pk, **params})
+    assert r.status_code == 400
+    assert api.get("/api/v1/analytics/funnel", pipeline=pipeline.pk, **params).status_code == 422
+
+
+def test_team_filter_and_breakdown(data, users, client_for):
+    pipeline, stages, deals = data
+    team = users["rep1"].team
+    members = set(team.members.values_list("pk", flat=True))
+    r = client_for("admin").get(reverse("sales:funnel"), {"pipeline": pipeline.pk, "team": team.pk, "all": "1"})
+    assert r.status_code == 200
+    exp = expected(deals, stages, owners=members)
+    html = r.content.decode()
+    assert f'data-reached="{exp["stages"][stages[0].pk]["reached"]}"' in html
+    result = funnel(user=users["admin"], pipeline=pipeline, now=NOW)
+    rows = {t.key: t for t in result.by_team}
+    assert rows[team.pk].deals == exp["total"]
+    assert rows[team.pk].won == exp["won"]
+    drill = funnel_deals(user=users["admin"], pipeline=pipeline, metric="deals", team=team)
+    assert drill.count() == exp["total"]
