@@ -278,3 +278,19 @@ def test_team_filter_and_breakdown(data, users, client_for):
     assert rows[team.pk].won == exp["won"]
     drill = funnel_deals(user=users["admin"], pipeline=pipeline, metric="deals", team=team)
     assert drill.count() == exp["total"]
+
+
+def test_query_count_does_not_grow_with_deals(users, django_assert_max_num_queries):
+    from .analytics_data import make_pipeline
+
+    owners = [users["rep1"], users["rep2"], users["manager"], users["rep3"]]
+    pipeline, stages, _deals = generate(owners, n=30, seed=1)
+    for name in ("admin", "manager", "rep1"):
+        user = type(users[name]).objects.get(pk=users[name].pk)  # no cached access facts
+        with django_assert_max_num_queries(14):
+            funnel(user=user, pipeline=pipeline, now=NOW)
+    big, big_stages = make_pipeline("Bigger")
+    generate(owners, n=200, seed=2, pipeline=big, stages=big_stages)
+    user = type(users["manager"]).objects.get(pk=users["manager"].pk)
+    with django_assert_max_num_queries(14):
+        funnel(user=user, pipeline=big, now=NOW)
