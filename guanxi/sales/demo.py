@@ -399,8 +399,18 @@ def seed_deals(rng, now, n=300, days=270):
                 deal = opportunity_move(opportunity=deal, actor=actor, stage=stages[stage_id], at=at)
         deal.created_at = created
         deals.append(deal)
-    # The record's own clock (created_at is set on insert) follows the story too.
+    # The record's own clock (created_at is set on insert) and its timeline follow the story too.
     Opportunity.all_objects.bulk_update(deals, ["created_at"], batch_size=500)
+    when = {d.pk: [plan[0]] + [at for _stage, at in plan[3][1:]] for d, plan in zip(deals, plans, strict=True)}
+    events, seen = [], {}
+    for event in TimelineEvent.objects.filter(record_type=Opportunity.type_key(), record_id__in=when).order_by("id"):
+        if event.kind == TimelineKind.CREATED or event.data.get("command") in ("move", "won", "lost"):
+            k = seen.get(event.record_id, 0)
+            if k < len(when[event.record_id]):
+                event.at = when[event.record_id][k]
+                seen[event.record_id] = k + 1
+                events.append(event)
+    TimelineEvent.objects.bulk_update(events, ["at"], batch_size=1000)
     return deals, StageHistory.objects.filter(opportunity__in=deals).count()
 
 
