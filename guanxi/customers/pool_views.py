@@ -131,12 +131,16 @@ def pool_detail(request, pk):
     return render(request, "customers/pool_detail.html", context)
 
 
-def _back(request, fallback):
+def _safe_next(request):
     nxt = request.POST.get("next") or ""
     if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
-        return redirect(nxt)
-    return redirect(fallback)
+        return nxt
+    return ""
+
+
+def _back(request, fallback):
+    return redirect(_safe_next(request) or fallback)
 
 
 def _after_leaving(request, record, pool):
@@ -166,7 +170,7 @@ def pool_claim(request, record_type, pk):
             return _back(request, record_url(record) or reverse("customers:pool_list"))
         record.url = record_url(record)
         context = {"obj": record, "error": e.messages[0], "record_type": record_type,
-                   **_quota_context(request.user, pool), "oob": True}
+                   **_quota_context(request.user, pool), "oob": True, "next_url": _safe_next(request)}
         return render(request, "customers/_pool_row.html", context, status=409)
     if not request.htmx:
         messages.success(request, _("Claimed “%(name)s”: it is yours now.") % {"name": record})

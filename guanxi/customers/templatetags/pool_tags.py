@@ -27,9 +27,10 @@ def pool_state(context, record):
             state["claimed"] = services.claimed_count(user, pool)
     if record.owner_id is not None or pool is None:
         # Managers and administrators move a record into a pool (or another one).
-        if services.may_put(user, record):
+        put_pools = list(Pool.objects.filter(is_active=True).order_by("name"))
+        if put_pools and services.may_put(user, record):
             state["can_put"] = True
-            state["put_pools"] = list(Pool.objects.filter(is_active=True).order_by("name"))
+            state["put_pools"] = put_pools
     if not (pool or state["can_put"]):
         return None
     return state

@@ -156,7 +156,7 @@ def test_cooldown_after_return_and_after_reclaim(users, pool):
     # Someone else may claim it at once; rep1 may claim again after the cooldown.
     pool_claim(record=account, actor=rep2, at=T0 + days(3))
     pool_return(record=account, actor=rep2, reason="转给同事", at=T0 + days(4))
-    assert pool_claim(record=account, actor=rep1, at=T0 + days(8, )).owner == rep1
+    assert pool_claim(record=account, actor=rep1, at=T0 + days(8)).owner == rep1
     # Lost to the reclaim job: the same cooldown.
     assert pool_reclaim_due(now=T0 + days(8) + days(31)) == 1
     with pytest.raises(PoolError) as exc:
@@ -403,6 +403,7 @@ def test_admin_creates_and_edits_pools(users, client_for):
     admin, rep1 = client_for("admin"), client_for("rep1")
     add = reverse("customers:pool_add")
     assert rep1.get(add).status_code == 404
+    assert admin.get(add).status_code == 200
     team = users["rep1"].team
     r = admin.post(add, {"name": "华南公海", "claim_quota": "5", "reclaim_days": "15", "cooldown_days": "3",
                          "provinces": "广东省，广西壮族自治区", "is_active": "on", "member_teams": [team.pk],
@@ -413,6 +414,7 @@ def test_admin_creates_and_edits_pools(users, client_for):
     assert list(created.members.all()) == [users["rep3"]]
     assert AuditEvent.objects.filter(action=AuditAction.SETTINGS_CHANGE, record_type="customers.pool").exists()
     edit = reverse("customers:pool_edit", args=[created.pk])
+    assert admin.get(edit).status_code == 200 and "华南公海" in admin.get(edit).content.decode()
     assert rep1.post(edit, {"name": "hijack"}).status_code == 404
     r = admin.post(edit, {"name": "华南公海", "claim_quota": "-1", "reclaim_days": "15", "cooldown_days": "3"})
     assert r.status_code == 422
@@ -491,3 +493,23 @@ def test_api_admin_creates_and_updates_pools(users, client):
     assert r.status_code in (409, 422)
     r = client.patch(f"/api/v1/pools/{pk}", json.dumps({"member_ids": [99999]}), content_type="application/json", **h)
     assert r.status_code == 422
+
+
+def test_manager_moves_a_company_into_a_pool_from_its_page(users, pool, client_for):
+    account = AccountFactory(owner=users["rep1"])
+    detail = reverse("customers:account_detail", args=[account.pk])
+    put = reverse("customers:pool_put", args=["customers.account", account.pk])
+    assert 'id="pool-actions"' not in client_for("rep1").get(detail).content.decode()  # reps cannot put
+    assert client_for("rep1").post(put, {"pool": pool.pk, "reason": "x"}).status_code == 404
+    assert client_for("rep3").post(put, {"pool": pool.pk, "reason": "x"}).status_code == 404
+    manager = client_for("manager")
+    assert 'id="pool-put"' in manager.get(detail).content.decode()
+    assert manager.post(put, {"pool": pool.pk, "reason": ""}).status_code == 422
+    assert Account.objects.get(pk=account.pk).owner == users["rep1"]
+    assert manager.post(put, {"pool": pool.pk, "reason": "离职交接"}).status_code == 302
+    moved = Account.objects.get(pk=account.pk)
+    assert moved.owner is None and moved.pool == pool
+    # Without any active pool, the company page has no pool card at all.
+    Pool.objects.update(is_active=False)
+    assert 'id="pool-actions"' not in manager.get(
+        reverse("customers:account_detail", args=[AccountFactory(owner=users["rep1"]).pk])).content.decode()
