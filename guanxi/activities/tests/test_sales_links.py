@@ -24,12 +24,21 @@ pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 
 
+def default_pipeline():
+    """The default pipeline seeded by migration sales/0002 (transactional tests elsewhere flush it)."""
+    from guanxi.sales.tests.factories import ensure_default_pipeline
+
+    if not Pipeline.objects.filter(is_default=True).exists():
+        ensure_default_pipeline()
+    return Pipeline.objects.get(is_default=True)
+
+
 def at(*args):
     return datetime.datetime(*args, tzinfo=UTC)
 
 
 def make_deal(owner, account=None, name="年度采购项目"):
-    pipeline = Pipeline.objects.get(is_default=True)
+    pipeline = default_pipeline()
     stage = pipeline.stages.filter(kind="open").order_by("position", "id").first()
     return Opportunity.objects.create(name=name, account=account or AccountFactory(owner=owner), pipeline=pipeline,
                                       stage=stage, owner=owner, amount=Money(100_000, "CNY"),

@@ -25,6 +25,16 @@ from guanxi.sales.models import Lead, Opportunity, Pipeline
 
 pytestmark = pytest.mark.django_db
 
+
+def default_pipeline():
+    """The default pipeline seeded by migration sales/0002 (transactional tests elsewhere flush it)."""
+    from guanxi.sales.tests.factories import ensure_default_pipeline
+
+    if not Pipeline.objects.filter(is_default=True).exists():
+        ensure_default_pipeline()
+    return Pipeline.objects.get(is_default=True)
+
+
 ALL = {"view", "change", "delete", "export", "reveal", "assign"}
 READ_SHARE = {"view", "export", "reveal"}
 EDIT_SHARE = READ_SHARE | {"change"}
@@ -75,7 +85,7 @@ def make_lead(*, owner, name, **fields):
 
 
 def make_deal(*, owner, name, account=None):
-    pipeline = Pipeline.objects.get(is_default=True)
+    pipeline = default_pipeline()
     stage = pipeline.stages.filter(kind="open").order_by("position", "id").first()
     return Opportunity.objects.create(name=name, account=account or AccountFactory(owner=owner), pipeline=pipeline,
                                       stage=stage, owner=owner, amount=Money(50_000, "CNY"),

@@ -525,6 +525,16 @@ class TestSharing:
 # -- the explainer --------------------------------------------------------------------------------
 
 
+def default_pipeline():
+    """The default pipeline seeded by migration sales/0002 (transactional tests elsewhere flush it)."""
+    from guanxi.sales.models import Pipeline
+    from guanxi.sales.tests.factories import ensure_default_pipeline
+
+    if not Pipeline.objects.filter(is_default=True).exists():
+        ensure_default_pipeline()
+    return Pipeline.objects.get(is_default=True)
+
+
 @pytest.fixture
 def explain_records(users, org):
     """Records in every relation to the demo users: own, same team, subordinate's, shared, unowned, linked,
@@ -559,7 +569,7 @@ def _sales_records(users, org):
 
     from guanxi.activities.models import Interaction
     from guanxi.customers.models import Pool
-    from guanxi.sales.models import Lead, Opportunity, Pipeline
+    from guanxi.sales.models import Lead, Opportunity
 
     rep1, rep2, rep3, manager = users["rep1"], users["rep2"], users["rep3"], users["manager"]
     east = Pool.objects.create(name="华东公海")
@@ -568,7 +578,7 @@ def _sales_records(users, org):
     south.member_teams.add(Team.objects.get(name="华南销售组"))
     closed = Pool.objects.create(name="停用公海", is_active=False)
     closed.members.add(rep1)
-    pipeline = Pipeline.objects.get(is_default=True)
+    pipeline = default_pipeline()
     stage = pipeline.stages.filter(kind="open").order_by("position", "id").first()
 
     def deal(owner, account):
