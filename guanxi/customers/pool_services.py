@@ -192,12 +192,15 @@ def _event(*, pool, record, kind, user, actor, reason="", at):
 
 
 def _write_rows(*, record, pool, actor, action, command, changes, reason=""):
-    data = {"label": pool.name, "command": command, "changes": changes}
+    # The timeline's title names the pool (and the reason); the audit row keeps both as plain details.
+    data = {"label": f"{pool.name} · {reason}" if reason else pool.name, "command": command, "changes": changes}
     if reason:
         data["reason"] = reason
     timeline_add(obj=record, kind=TimelineKind.UPDATED, actor=actor, data=data)
-    audit_log(actor=actor, action=action, obj=record,
-              data={"pool": {"id": pool.pk, "label": pool.name}, "changes": changes, "reason": reason or ""})
+    details = {"pool": pool.name, "changes": changes}
+    if reason:
+        details["reason"] = reason
+    audit_log(actor=actor, action=action, obj=record, data=details)
 
 
 def _clean_reason(reason):

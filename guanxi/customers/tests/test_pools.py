@@ -396,6 +396,11 @@ def test_claim_and_return_buttons(users, pool, client_for):
     assert Account.objects.get(pk=a.pk).owner == users["rep1"]
     assert rep1.post(ret, {"reason": "Not a fit"}).status_code == 302
     assert Account.objects.get(pk=a.pk).owner is None
+    # The company's timeline and history show the claim and the return (rep1 still sees it: a member).
+    timeline = rep1.get(reverse("activities:timeline", args=["customers.account", a.pk])).content.decode()
+    assert timeline.count("华东公海") == 2
+    history = rep1.get(reverse("record_history", args=["customers.account", a.pk]))
+    assert history.status_code == 200
     assert "Claim" in rep1.get(reverse("customers:account_detail", args=[b.pk])).content.decode()
 
 
