@@ -2,6 +2,7 @@
 drill-down, filters, bad input, the API and both languages."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -294,3 +295,14 @@ def test_query_count_does_not_grow_with_deals(users, django_assert_max_num_queri
     user = type(users["manager"]).objects.get(pk=users["manager"].pk)
     with django_assert_max_num_queries(14):
         funnel(user=user, pipeline=big, now=NOW)
+
+
+def test_drill_down_pages(data, users, client_for):
+    pipeline, stages, deals = data
+    c = client_for("admin")
+    query = {"pipeline": pipeline.pk, "metric": "reached", "stage": stages[0].pk, "all": "1"}
+    first = c.get(reverse("sales:funnel_deals"), query).content.decode()
+    second = c.get(reverse("sales:funnel_deals"), {**query, "page": 2}).content.decode()
+    ids = lambda html: set(re.findall(r'data-deal="(\d+)"', html))  # noqa: E731
+    assert len(ids(first)) == len(ids(second)) == 50 and not ids(first) & ids(second)
+    assert c.get(reverse("sales:funnel_deals"), {**query, "page": 99}).status_code == 404
