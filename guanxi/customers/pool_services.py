@@ -435,6 +435,7 @@ def pool_save(*, actor, pool=None, fields, members=None, member_teams=None):
         if name not in POOL_FIELDS:
             raise PoolError(_("Unknown field."), "invalid_input")
         setattr(pool, name, value)
+    pool.name = (pool.name or "").strip()
     pool.provinces = ", ".join(split_provinces(pool.provinces))
     pool.full_clean()
     pool.save()

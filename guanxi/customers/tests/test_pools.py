@@ -5,6 +5,7 @@ import datetime
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
@@ -518,3 +519,16 @@ def test_manager_moves_a_company_into_a_pool_from_its_page(users, pool, client_f
     Pool.objects.update(is_active=False)
     assert 'id="pool-actions"' not in manager.get(
         reverse("customers:account_detail", args=[AccountFactory(owner=users["rep1"]).pk])).content.decode()
+
+
+def test_pool_for_province_and_settings_validation(users, pool):
+    from guanxi.customers.pool_services import pool_for_province
+
+    assert pool_for_province("浙江省") == pool and pool_for_province("浙江") is None
+    assert pool_for_province("") is None
+    Pool.objects.filter(pk=pool.pk).update(is_active=False)
+    assert pool_for_province("浙江省") is None
+    with pytest.raises(ValidationError) as exc:
+        pool_save(actor=users["admin"], fields={"name": "   "})
+    assert "name" in exc.value.message_dict
+    assert not Pool.objects.exclude(pk=pool.pk).exists()
