@@ -144,6 +144,15 @@ def _require_add(actor, model):
                                % {"type": model._meta.verbose_name_plural})
 
 
+def _owner_for(actor, model, preferred):
+    """The lead's owner for the new record when the actor may give it to them, else the actor (e.g. a lead
+    shared with the actor for editing)."""
+    if preferred is None or actor is None:
+        return preferred or actor
+    allowed = access.assignable_owner_ids(actor, model)
+    return preferred if allowed is None or preferred.pk in allowed else actor
+
+
 def matching_account(lead, actor):
     """A visible company with exactly the lead's company name (the oldest), or None."""
     name = (lead.company_name or "").strip()
@@ -213,7 +222,7 @@ def lead_convert(*, lead, actor, account=None, contact=None, create_opportunity=
                 "name": lead.company_name.strip(), "industry": lead.industry, "size": lead.size,
                 "website": lead.website, "source": ACCOUNT_SOURCE.get(lead.source, Source.OTHER),
                 "country": lead.country, "province": lead.province, "city": lead.city,
-                "district": lead.district, "street": lead.street, "owner": owner,
+                "district": lead.district, "street": lead.street, "owner": _owner_for(actor, Account, owner),
             })
     if create_opportunity and account is None:
         raise ValidationError({"account": _("A deal needs a company: choose one or give the lead a company name.")})
@@ -229,7 +238,8 @@ def lead_convert(*, lead, actor, account=None, contact=None, create_opportunity=
                                         "name": lead.name.strip(), "title": lead.title, "mobile": lead.mobile,
                                         "phone": lead.phone, "email": lead.email, "wechat": lead.wechat,
                                         "country": lead.country, "province": lead.province, "city": lead.city,
-                                        "district": lead.district, "street": lead.street, "owner": owner,
+                                        "district": lead.district, "street": lead.street,
+                                        "owner": _owner_for(actor, Contact, owner),
                                     })
     if contact is not None and account is not None and \
             not AccountContact.objects.filter(account=account, contact=contact).exists():
@@ -244,7 +254,8 @@ def lead_convert(*, lead, actor, account=None, contact=None, create_opportunity=
         _require_add(actor, Opportunity)
         name = opportunity_name or _("%(company)s – from lead") % {"company": account.name}
         opportunity = opportunity_create(actor=actor, fields={
-            "name": name[:200], "account": account, "owner": owner, "amount": Money(value, "CNY"),
+            "name": name[:200], "account": account, "owner": _owner_for(actor, Opportunity, owner),
+            "amount": Money(value, "CNY"),
             "source": lead.source, "lead": lead,
         })
         if contact is not None:

@@ -273,3 +273,15 @@ def test_convert_button_only_for_roles_that_may_create_the_records(client_for, l
     assert 'id="convert-open"' not in marketer and 'id="disqualify-modal"' in marketer
     rep1 = client_for("rep1").get(lead.get_absolute_url()).content.decode()
     assert 'id="convert-open"' in rep1
+
+
+def test_a_lead_shared_for_editing_converts_into_records_of_the_converter(lead, users):
+    from guanxi.core.models import RecordShare
+
+    RecordShare.objects.create(record_type="sales.lead", record_id=lead.pk, user=users["rep2"], level="edit")
+    account, contact, deal = lead_convert(lead=lead, actor=users["rep2"])
+    assert account.owner == contact.owner == deal.owner == users["rep2"]
+    # A manager converting a subordinate's lead keeps the subordinate as owner.
+    other = LeadFactory(owner=users["rep1"], company_name="另一家公司", name="钱七", mobile="+8613700000001")
+    account, contact, deal = lead_convert(lead=other, actor=users["manager"])
+    assert account.owner == contact.owner == deal.owner == users["rep1"]
