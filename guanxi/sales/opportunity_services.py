@@ -49,7 +49,9 @@ def _closing_stage(pipeline, kind):
 
 def _top_rank(stage):
     """A board rank that puts a deal at the top of its column."""
-    lowest = Opportunity.all_objects.filter(stage=stage).aggregate(r=Min("board_rank"))["r"]
+    # pipeline + stage: the board index (pipeline, stage, board_rank, id) answers with one index probe.
+    lowest = (Opportunity.all_objects.filter(pipeline_id=stage.pipeline_id, stage=stage)
+              .aggregate(r=Min("board_rank"))["r"])
     return 0.0 if lowest is None else lowest - 1.0
 
 
@@ -117,8 +119,9 @@ def _change_stage(*, opp, actor, stage, at, rank=None, command, fields=None, pip
         changes["lost_reason"] = [None, {"id": values["lost_reason"].pk, "label": str(values["lost_reason"])}]
     timeline_add(obj=opp, kind=TimelineKind.UPDATED, actor=actor,
                  data={"changes": changes, "command": command, "seconds_in_stage": seconds})
-    data = {"command": command, "from": previous.pk, "to": stage.pk, "from_label": str(previous),
-            "to_label": str(stage), "seconds_in_stage": seconds}
+    # Stored names (not translated labels), ids for machines, time spent in the stage left.
+    data = {"command": command, "from": previous.name, "to": stage.name, "from_id": previous.pk,
+            "to_id": stage.pk, "seconds_in_stage": seconds}
     if values.get("lost_reason") is not None:
         data["lost_reason"] = values["lost_reason"].pk
     audit_log(actor=actor, action=AuditAction.STAGE_CHANGE, obj=opp, data=data)
