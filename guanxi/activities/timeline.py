@@ -8,7 +8,7 @@ the same at any depth. Other apps extend it from their AppConfig.ready():
 - `register_source(SomeSource())` adds a kind of item (a deal's stage changes, a ticket...);
 - `register_related("customers.account", fn)` widens what a record's timeline covers:
   fn(record, user) -> {type key: [ids]} of records the user may see (a company's timeline covers its
-  contacts, relations and deals).
+  contacts, relations, deals and the leads converted into it; a deal's covers its lead).
 
 Visibility: a timeline only covers records the viewer may see (every target comes through restrict()),
 each source reads through restrict() where its rows have their own visibility (interactions, whose rule is
@@ -35,7 +35,7 @@ from guanxi.framework import registry
 from guanxi.framework.validators import MAX_ID
 
 from .choices import InteractionKind, TaskStatus
-from .selectors import ACCOUNT, CONTACT, FILED_UNDER, OPPORTUNITY, tasks_about, visible_interactions_about
+from .selectors import ACCOUNT, CONTACT, FILED_UNDER, LEAD, OPPORTUNITY, tasks_about, visible_interactions_about
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 PAGE_SIZE = 20
@@ -585,10 +585,36 @@ def _account_deals(account, user):
     return {OPPORTUNITY: deals}
 
 
+def _converted_leads(field):
+    """A company's or contact's timeline also covers the leads converted into it (their history before)."""
+
+    def related(record, user):
+        from guanxi.sales.models import Lead
+
+        leads = list(Lead.objects.restrict(user, "view").filter(**{field: record}).order_by("-pk")
+                     .values_list("pk", flat=True)[:MAX_RELATED])
+        return {LEAD: leads} if leads else {}
+
+    related.__name__ = f"_leads_by_{field}"
+    return related
+
+
+def _deal_lead(deal, user):
+    """A deal's timeline also covers the lead it was converted from (when the reader may see it)."""
+    from guanxi.sales.models import Lead
+
+    if not deal.lead_id:
+        return {}
+    return {LEAD: list(Lead.objects.restrict(user, "view").filter(pk=deal.lead_id).values_list("pk", flat=True))}
+
+
 register_source(ChangeSource())
 register_source(StageChangeSource())
 register_related(ACCOUNT, _account_related)
 register_related(ACCOUNT, _account_deals)
+register_related(ACCOUNT, _converted_leads("converted_account"))
+register_related(CONTACT, _converted_leads("converted_contact"))
+register_related(OPPORTUNITY, _deal_lead)
 
 
 # -- reading -------------------------------------------------------------------------------------

@@ -393,3 +393,22 @@ def test_lead_and_deal_pages_carry_the_quick_log_and_the_timeline(users, client_
     html = client_rep1.get(deal.get_absolute_url()).content.decode()
     assert 'id="quick-log"' not in html and 'id="timeline"' in html
     assert client_rep1.post(log_url(deal), {"kind": "call", "occurred_at": "2025-04-01T15:30"}).status_code == 403
+
+
+def test_converted_lead_history_follows_to_the_company_contact_and_deal(users):
+    rep1, rep3 = users["rep1"], users["rep3"]
+    account = AccountFactory(owner=rep1)
+    contact = ContactFactory(owner=rep1, companies=[account])
+    deal = make_deal(rep1, account)
+    lead = make_lead(rep1, converted_account=account, converted_contact=contact)
+    Opportunity.objects.filter(pk=deal.pk).update(lead=lead)
+    deal.refresh_from_db()
+    before = InteractionFactory(account=None, lead=lead, owner=rep1, occurred_at=at(2024, 12, 1), subject="转化前电话")
+    for record in (account, contact, deal):
+        assert ("interaction", before.pk) in keys(timeline_page(record, rep1)), record
+    assert follow_up(rep1, context_for(contact, rep1).targets).last_contacted == before
+    # Someone who sees the company but not the lead does not get the lead's history through it.
+    theirs = make_lead(rep3, name="别人的线索", converted_account=account)
+    hidden = InteractionFactory(account=None, lead=theirs, owner=rep3, subject="看不到")
+    assert ("interaction", hidden.pk) not in keys(timeline_page(account, rep1))
+    assert ("interaction", hidden.pk) in keys(timeline_page(account, users["admin"]))
