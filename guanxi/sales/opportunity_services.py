@@ -80,8 +80,9 @@ def opportunity_create(*, actor, fields, related=None, at=None):
 
 def _lock(opportunity, version):
     """The deal re-read under a row lock; a stale `version` raises Conflict (nothing changes)."""
-    locked = (Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "pipeline")
-              .get(pk=opportunity.pk))
+    # No join in the locking query: after waiting for a concurrent move, PostgreSQL re-checks the updated
+    # row against the joined stage row it read before (the old stage) and would drop it (DoesNotExist).
+    locked = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     if version is not None and locked.version != version:
         raise Conflict()
     return locked

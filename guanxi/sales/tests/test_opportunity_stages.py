@@ -204,3 +204,48 @@ def test_factory_deal_moves_like_a_created_one(rep1, pipeline):
     assert deal.stage.name == "Qualification" and stays(deal) == [("Qualification", T0, None)]
     opportunity_move(opportunity=deal, actor=rep1, stage=stage(pipeline, "Demo"), at=days(2))
     assert stays(deal)[0] == ("Qualification", T0, days(2))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_moves_with_the_same_version_one_wins(users):
+    """Two connections move the same deal from the same version at once: one moves it, the other gets a
+    conflict; one open stay, one stage_change audit row (the row lock serialises them)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from guanxi.sales.tests.factories import ensure_default_pipeline
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
+    ensure_default_pipeline()
+    rep1 = users["rep1"]
+    pipeline = pipeline_default()
+    deal = opportunity_create(actor=rep1, fields={"name": "race", "account": AccountFactory(owner=rep1)}, at=T0)
+    targets = [stage(pipeline, "Demo"), stage(pipeline, "Quote")]
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def move(target):
+        try:
+            barrier.wait()
+            opportunity_move(opportunity=Opportunity.objects.get(pk=deal.pk), actor=rep1, stage=target, version=1)
+            results.append(target)
+        except Conflict:
+            results.append("conflict")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=move, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert results.count("conflict") == 1
+    winner = next(r for r in results if r != "conflict")
+    deal.refresh_from_db()
+    assert deal.stage == winner and deal.version == 2
+    assert StageHistory.objects.filter(opportunity=deal, left_at__isnull=True).count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.STAGE_CHANGE, record_id=deal.pk).count() == 1
