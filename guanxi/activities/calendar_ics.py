@@ -19,7 +19,7 @@ from icalendar import Calendar, Event
 
 from guanxi.core.masking import mask_email, mask_phone
 
-from .calendar_selectors import calendar_items
+from .calendar_selectors import about_label, calendar_items
 from .choices import TaskStatus
 
 PAST = datetime.timedelta(days=90)
@@ -66,6 +66,8 @@ def _task_event(task, host, absolute):
         (_("Status"), task.get_status_display()),
         (_("Company"), task.account.name if task.account_id else ""),
         (_("Contact"), task.contact.name if task.contact_id else ""),
+        (_("Opportunity"), task.opportunity.name if task.opportunity_id else ""),
+        (_("Lead"), str(task.lead) if task.lead_id else ""),
     ], url))
     event.add("url", url)
     return _stamp(event, task)
@@ -75,8 +77,7 @@ def _interaction_event(item, host, absolute):
     interaction = item.obj
     label = interaction.get_kind_display()
     title = scrub(interaction.subject) or label
-    about = interaction.account.name if interaction.account_id else (
-        interaction.contact.name if interaction.contact_id else "")
+    about = about_label(interaction)
     event = Event()
     event.add("uid", f"interaction-{interaction.pk}@{host}")
     event.add("summary", f"{title} · {about}" if about and about not in title else title)
@@ -89,6 +90,8 @@ def _interaction_event(item, host, absolute):
         (_("Type"), label),
         (_("Company"), interaction.account.name if interaction.account_id else ""),
         (_("Contact"), interaction.contact.name if interaction.contact_id else ""),
+        (_("Opportunity"), interaction.opportunity.name if interaction.opportunity_id else ""),
+        (_("Lead"), str(interaction.lead) if interaction.lead_id else ""),
         (_("Taking part"), participants),
     ], url))
     event.add("url", url)

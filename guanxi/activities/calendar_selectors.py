@@ -8,7 +8,7 @@ logged or take part in; "my team" widens that to the people their role's scope c
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
 from guanxi.core import access
 from guanxi.core.choices import Scope
@@ -71,7 +71,7 @@ def tasks_between(user, start, end, *, team=False, action="view"):
     # Naming both statuses lets the (owner, status, due_at) index serve the due_at range.
     return (Task.objects.restrict(user, action)
             .filter(owner, status__in=TaskStatus.values, due_at__gte=start, due_at__lt=end)
-            .select_related("account", "contact", "owner")
+            .select_related("account", "contact", "lead", "opportunity", "owner")
             .order_by("due_at", "pk"))
 
 
@@ -85,8 +85,18 @@ def interactions_between(user, start, end, *, team=False, action="view"):
     return (Interaction.objects.restrict(user, action)
             .filter(owner | Q(pk__in=taking_part), kind__in=CALENDAR_KINDS,
                     occurred_at__gte=start - MAX_DURATION, occurred_at__lt=end)
-            .select_related("account", "contact", "owner")
+            .select_related("account", "contact", "lead", "opportunity", "owner")
             .order_by("occurred_at", "pk"))
+
+
+def about_label(obj):
+    """What a task or interaction is about, for a calendar title: its company, contact, deal or lead
+    (links the user may not see are already redacted to empty by calendar_items)."""
+    for name in ("account", "contact", "opportunity", "lead"):
+        if getattr(obj, f"{name}_id", None):
+            linked = getattr(obj, name)
+            return linked.name or str(linked)
+    return ""
 
 
 def interaction_end(interaction):
@@ -100,11 +110,19 @@ def overlaps(interaction, start):
 
 def calendar_items(user, start, end, *, team=False, limit=2000, prefetch_participants=False):
     """(items sorted by start, truncated) for the window: at most `limit` of each kind."""
+    from guanxi.customers.models import Contact
+    from guanxi.framework.redaction import redact_links
+
     tasks = list(tasks_between(user, start, end, team=team)[:limit + 1])
     interactions_qs = interactions_between(user, start, end, team=team)
     if prefetch_participants:
-        interactions_qs = interactions_qs.prefetch_related("participant_contacts")
+        # Only the contacts taking part that the user may see are named.
+        interactions_qs = interactions_qs.prefetch_related(
+            Prefetch("participant_contacts", queryset=Contact.objects.restrict(user, "view").order_by("name")))
     interactions = list(interactions_qs[:limit + 1])
+    # A visible task or meeting may name a company, contact, lead or deal the user may not see: shown empty.
+    redact_links(tasks, user)
+    redact_links(interactions, user)
     truncated = len(tasks) > limit or len(interactions) > limit
     items = [CalendarItem("task", t, t.due_at, t.due_at + TASK_LENGTH) for t in tasks[:limit]]
     items += [

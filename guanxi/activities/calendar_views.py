@@ -21,7 +21,14 @@ from guanxi.framework.validators import is_id
 
 from . import calendar_services
 from .calendar_ics import feed_calendar
-from .calendar_selectors import TASK_LENGTH, CalendarItem, calendar_items, has_team_view, interaction_end
+from .calendar_selectors import (
+    TASK_LENGTH,
+    CalendarItem,
+    about_label,
+    calendar_items,
+    has_team_view,
+    interaction_end,
+)
 from .choices import InteractionKind, TaskStatus
 from .models import CalendarFeedToken, Interaction, Task
 
@@ -93,7 +100,7 @@ def _event(item, *, user, editable, team):
         move = reverse("calendar:move", args=["task", obj.pk])
         editable = editable and not done
     else:
-        about = obj.account.name if obj.account_id else obj.contact.name if obj.contact_id else ""
+        about = about_label(obj)
         subject = obj.subject or obj.get_kind_display()
         title, icon = (f"{subject} · {about}" if about else subject), ICONS.get(obj.kind, "")
         color = COLORS.get(obj.kind, COLORS["task"])

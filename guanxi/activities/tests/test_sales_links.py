@@ -412,3 +412,25 @@ def test_converted_lead_history_follows_to_the_company_contact_and_deal(users):
     hidden = InteractionFactory(account=None, lead=theirs, owner=rep3, subject="看不到")
     assert ("interaction", hidden.pk) not in keys(timeline_page(account, rep1))
     assert ("interaction", hidden.pk) in keys(timeline_page(account, users["admin"]))
+
+
+def test_calendar_names_the_deal_or_lead_and_hides_what_the_user_may_not_see(users, client_rep1):
+    rep1, rep3 = users["rep1"], users["rep3"]
+    deal = make_deal(rep1, AccountFactory(owner=rep3, name="别人的公司"), name="华东扩容项目")
+    lead = make_lead(rep1, name="李总")
+    when = datetime.datetime(2030, 5, 6, 2, tzinfo=UTC)
+    # Filed under the deal and its company, which rep1 may not see: the company's name stays out.
+    meeting = InteractionFactory(account=deal.account, opportunity=deal, owner=rep1, kind="meeting", subject="方案会",
+                                 occurred_at=when, duration_minutes=60)
+    call = InteractionFactory(account=None, lead=lead, owner=rep1, kind="call", subject="初次电话",
+                              occurred_at=when + datetime.timedelta(hours=2))
+    hidden_company_task = TaskFactory(owner=rep1, account=deal.account, due_at=when + datetime.timedelta(hours=3),
+                                      title="回访")
+    params = {"start": "2030-05-01T00:00:00+00:00", "end": "2030-05-10T00:00:00+00:00"}
+    response = client_rep1.get(reverse("calendar:events"), params)
+    assert response.status_code == 200
+    events = {e["id"]: e for e in response.json()["events"]}
+    assert events[f"interaction-{meeting.pk}"]["title"] == "方案会 · 华东扩容项目"
+    assert events[f"interaction-{call.pk}"]["title"] == "初次电话 · 李总"
+    assert f"task-{hidden_company_task.pk}" in events
+    assert "别人的公司" not in response.content.decode()
