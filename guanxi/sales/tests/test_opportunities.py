@@ -12,12 +12,15 @@ from guanxi.sales.choices import StageKind
 from guanxi.sales.models import Opportunity, Pipeline, StageHistory
 from guanxi.sales.opportunity_selectors import with_stalled
 from guanxi.sales.opportunity_services import opportunity_create, pipeline_default
+from guanxi.sales.tests.factories import ensure_default_pipeline
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def pipeline(users):
+    # A transactional test earlier on the same worker flushes the migrated default pipeline.
+    ensure_default_pipeline()
     return pipeline_default()
 
 

@@ -24,6 +24,7 @@ from guanxi.sales.opportunity_services import (
     pipeline_default,
     stage_history,
 )
+from guanxi.sales.tests.factories import ensure_default_pipeline
 
 pytestmark = pytest.mark.django_db
 T0 = datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.UTC)
@@ -35,6 +36,8 @@ def days(n):
 
 @pytest.fixture
 def pipeline(users):
+    # A transactional test earlier on the same worker flushes the migrated default pipeline.
+    ensure_default_pipeline()
     return pipeline_default()
 
 
@@ -213,8 +216,6 @@ def test_concurrent_moves_with_the_same_version_one_wins(users):
     import threading
 
     from django.db import connection, connections
-
-    from guanxi.sales.tests.factories import ensure_default_pipeline
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
