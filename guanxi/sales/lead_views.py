@@ -73,6 +73,15 @@ def _converted_target(account, contact, lead):
     return lead.get_absolute_url()
 
 
+def _add_errors(form, error):
+    """Service errors on the form: under the form's own fields, the rest (company, pipeline…) for the whole form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.error_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
 @login_required
 def lead_convert(request, pk):
     """GET: the convert form as a page (the detail page shows it in a modal); POST: convert, then open the company."""
@@ -92,7 +101,7 @@ def lead_convert(request, pk):
         except lead_services.LeadStateError as e:
             return _state_error(request, lead, e)
         except ValidationError as e:
-            form.add_error(None, e)
+            _add_errors(form, e)
         else:
             messages.success(request, _("Lead “%(lead)s” converted.") % {"lead": lead})
             return redirect(_converted_target(account, contact, lead))

@@ -20,6 +20,12 @@ from .factories import LeadFactory, ensure_default_pipeline
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def default_pipeline(db):
+    # Another module's transactional test may have flushed the migrated pipeline in this worker.
+    ensure_default_pipeline()
+
+
 def counts():
     return Account.all_objects.count(), Contact.all_objects.count(), Opportunity.all_objects.count()
 
@@ -147,6 +153,18 @@ def test_history_on_the_lead_follows_the_customer(lead, rep1):
     task.refresh_from_db()
     assert (call.account, call.contact, call.lead_id) == (account, contact, lead.pk)
     assert (task.account, task.contact) == (account, contact)
+
+
+def test_without_a_pipeline_the_ui_explains_and_converts_nothing(lead, client_rep1, rep1):
+    from guanxi.sales.models import Pipeline
+
+    Pipeline.objects.update(is_active=False)
+    rep1.language = "en"
+    rep1.save()
+    response = client_rep1.post(reverse("sales:lead_convert", args=[lead.pk]), {"create_opportunity": "on"})
+    assert response.status_code == 422
+    assert "There is no active pipeline" in response.content.decode()
+    assert counts() == (0, 0, 0) and Lead.objects.get(pk=lead.pk).status == "new"
 
 
 def test_a_deal_needs_a_company(rep1):
