@@ -117,6 +117,40 @@ def test_refused_move_is_undone_on_the_board(rep1_page, deals):
     assert Opportunity.objects.get(pk=deal.pk).stage == third
 
 
+def test_drop_on_lost_asks_for_the_reason(rep1_page, deals):
+    from guanxi.sales.models import LostReason, Opportunity
+
+    page = rep1_page
+    page.set_viewport_size({"width": 1920, "height": 1000})  # a wide screen shows every column
+    pipeline, made = deals
+    deal = made[1]
+    first = pipeline.stages.order_by("position").first()
+    lost = pipeline.stages.get(kind="lost")
+    page.goto("/sales/board/")
+    card = page.locator(f'.board-card[data-id="{deal.pk}"]')
+    card.wait_for()
+    zone = page.locator(f'.board-cards[data-stage="{lost.pk}"]')
+    # Cancelling the dialog puts the card back and changes nothing.
+    drag(page, card.locator(".board-card-days"), zone)
+    page.locator("#lost-dialog[open]").wait_for()
+    page.locator('#lost-dialog button[value="cancel"]').click()
+    page.locator(f'.board-cards[data-stage="{first.pk}"] .board-card[data-id="{deal.pk}"]').wait_for()
+    assert Opportunity.objects.get(pk=deal.pk).stage == first
+    # With a reason the deal is lost: the card leaves the board and the Lost column counts it.
+    reason = LostReason.objects.get(name="Price")
+    drag(page, card.locator(".board-card-days"), zone)
+    page.locator("#lost-dialog[open]").wait_for()
+    page.select_option("#lost-dialog-reason", str(reason.pk))
+    page.fill("#lost-dialog-note", "预算砍掉了")
+    with page.expect_response(re.compile(rf"/opportunities/{deal.pk}/lost/$")) as response:
+        page.locator('#lost-dialog button[value="ok"]').click()
+    assert response.value.status == 200
+    page.locator(f'.board-card[data-id="{deal.pk}"]').wait_for(state="detached")
+    assert page.locator(f'.board-column[data-stage="{lost.pk}"] .board-count').inner_text() == "1"
+    deal = Opportunity.objects.get(pk=deal.pk)
+    assert (deal.stage, deal.lost_reason, deal.lost_note) == (lost, reason, "预算砍掉了")
+
+
 def test_move_on_a_phone(phone_page, login, deals, screenshot):
     from guanxi.sales.models import Opportunity
 
