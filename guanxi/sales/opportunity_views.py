@@ -54,6 +54,8 @@ def opportunity_detail_context(obj, request):
         "is_open": obj.stage.kind == StageKind.OPEN,
         "can_move": can_change,
         "lost_reasons": LostReason.objects.filter(is_active=True) if can_change else [],
+        "other_pipelines": (list(Pipeline.objects.filter(is_active=True).exclude(pk=obj.pipeline_id))
+                            if can_change and obj.stage.kind == StageKind.OPEN else []),
         **activity_panel(obj, request),
     }
 

@@ -250,3 +250,17 @@ def test_concurrent_moves_with_the_same_version_one_wins(users):
     assert deal.stage == winner and deal.version == 2
     assert StageHistory.objects.filter(opportunity=deal, left_at__isnull=True).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.STAGE_CHANGE, record_id=deal.pk).count() == 1
+
+
+def test_change_pipeline_from_the_detail_page(client_rep1, deal):
+    other = Pipeline.objects.create(name="Renewals", position=2)
+    first = Stage.objects.create(pipeline=other, name="Check-in", position=1)
+    assert 'id="change-pipeline"' in client_rep1.get(deal.get_absolute_url()).content.decode()
+    r = client_rep1.post(reverse("sales:opportunity_command", args=[deal.pk, "pipeline"]),
+                         {"pipeline": other.pk, "version": deal.version})
+    assert r.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.pipeline, deal.stage) == (other, first)
+    r = client_rep1.post(reverse("sales:opportunity_command", args=[deal.pk, "pipeline"]), {"pipeline": "x"},
+                         HTTP_ACCEPT="application/json")
+    assert r.status_code == 422
