@@ -190,8 +190,19 @@ def board(request, pk=None):
         "lost_reasons": LostReason.objects.filter(is_active=True),
         "saved_views": request.user.saved_views.filter(record_type="sales.opportunity"),
         "changeable": _changeable_ids(request.user, data["columns"]),
+        **_card_context(),
     }
     return render(request, "sales/board.html", context)
+
+
+def _card_context():
+    """What every card needs, computed once per page instead of per card (reverse(), translations)."""
+    return {
+        "deal_prefix": reverse("sales:opportunity_detail", args=[0]).removesuffix("0/"),
+        "stalled_label": _("Stalled"),
+        "stalled_title": _("No progress for longer than this stage allows"),
+        "days_title": _("Days in this stage"),
+    }
 
 
 def _changeable_ids(user, columns):
@@ -217,8 +228,7 @@ def board_column(request, pk, stage_pk):
     prepare_for_display(cards, request.user)
     context = {"cards": cards, "stage": stage, "pipeline": pipeline, "has_more": has_more,
                "next_offset": offset + PER_COLUMN, "query": _filter_query(request).urlencode(),
-               "open_stages": list(pipeline.stages.filter(kind=StageKind.OPEN).order_by("position", "id")),
-               "changeable": _changeable_ids(request.user, [{"cards": cards}])}
+               "changeable": _changeable_ids(request.user, [{"cards": cards}]), **_card_context()}
     return render(request, "sales/board_cards.html", context)
 
 

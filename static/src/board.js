@@ -119,8 +119,7 @@
         var badge = card.querySelector(".badge.text-bg-warning");
         if (badge) badge.remove();
         card.classList.remove("stalled", "border-warning");
-        var select = card.querySelector("select[data-board-move]");
-        if (select) refreshMoveOptions(select, json.stage);
+        attachMove(card);
       }
       if (kind !== "open") card.remove();
     }).catch(function (error) {
@@ -129,21 +128,30 @@
     });
   }
 
-  function refreshMoveOptions(select, stagePk) {
-    var columns = board.querySelectorAll('.board-column[data-kind="open"]');
-    var keep = Array.prototype.filter.call(select.options, function (o) { return !/^\d+$/.test(o.value); });
-    select.innerHTML = "";
-    select.appendChild(keep[0]);
-    columns.forEach(function (col) {
-      if (col.dataset.stage === String(stagePk)) return;
-      var option = document.createElement("option");
-      option.value = col.dataset.stage;
-      option.textContent = col.querySelector("h2").textContent;
-      select.appendChild(option);
-    });
-    keep.slice(1).forEach(function (o) { select.appendChild(o); });
-    select.value = "";
+  // The "Move to…" select of a card: cloned from one <template> (the page does not render one per card),
+  // without the card's own stage.
+  var moveTemplate = document.getElementById("board-move-template");
+
+  function attachMove(card) {
+    var slot = card.querySelector(".board-move");
+    if (!slot || !moveTemplate) return;
+    var list = card.closest(".board-cards");
+    var select = moveTemplate.content.firstElementChild.cloneNode(true);
+    var own = list ? select.querySelector('option[value="' + list.dataset.stage + '"]') : null;
+    if (own) own.remove();
+    select.id = "move-" + card.dataset.id;
+    slot.innerHTML = "";
+    slot.appendChild(select);
   }
+
+  function attachAll(root) {
+    root.querySelectorAll(".board-card .board-move:empty").forEach(function (slot) {
+      attachMove(slot.closest(".board-card"));
+    });
+  }
+
+  attachAll(board);
+  document.addEventListener("htmx:afterSwap", function () { attachAll(board); });
 
   board.querySelectorAll(".board-cards").forEach(function (list) {
     Sortable.create(list, {
