@@ -45,6 +45,10 @@ def bearer(db):
     accounts = [AccountFactory(id=pk) for pk in (1, 2, 3)]
     ContactFactory(id=1, companies=accounts[:2], tags=["VIP"])
     RelationFactory(id=1, from_account=accounts[0], to_account=accounts[1])
+    from guanxi.sales.tests.factories import OpportunityFactory, ensure_default_pipeline
+
+    ensure_default_pipeline()
+    OpportunityFactory(id=1, account=accounts[0], owner=users["rep1"])  # the deal commands act on it
     _token, raw = ApiToken.issue(user=users["rep1"], name="schemathesis")
     return f"Bearer {raw}"
 
