@@ -170,3 +170,24 @@ def test_move_on_a_phone(phone_page, login, deals, screenshot):
     assert response.value.status == 200
     assert page.locator(f'.board-cards[data-stage="{quote.pk}"] .board-card[data-id="{deal.pk}"]').count() == 1
     assert Opportunity.objects.get(pk=deal.pk).stage == quote
+
+
+def test_quick_create_in_a_column(rep1_page, deals, choose):
+    from guanxi.sales.models import Opportunity
+
+    page = rep1_page
+    pipeline, _made = deals
+    demo = pipeline.stages.get(name="Demo")
+    page.goto("/sales/board/")
+    page.locator(f'[data-bs-target="#quick-{demo.pk}"]').click()
+    form = page.locator(f"#quick-{demo.pk}")
+    form.locator('input[name="name"]').fill("展会新商机")
+    choose(page, f"quick-account-{demo.pk}", "西湖", "杭州西湖科技有限公司")
+    form.locator('input[name="amount"]').fill("66000")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    created = Opportunity.objects.get(name="展会新商机")
+    assert created.stage == demo and created.amount.amount == 66000
+    card = page.locator(f'.board-cards[data-stage="{demo.pk}"] .board-card[data-id="{created.pk}"]')
+    card.wait_for()
+    assert "¥66,000.00" in card.inner_text()
