@@ -169,6 +169,8 @@ def opportunity_mark_lost(*, opportunity, actor, reason, note="", version=None, 
     if not isinstance(reason, LostReason) or not reason.is_active:
         raise ValidationError({"reason": _("Choose a lost reason.")})
     note = (note or "").strip()
+    if "\x00" in note:
+        raise ValidationError({"note": _("Null characters are not allowed.")})
     if len(note) > 500:
         raise ValidationError({"note": _("Ensure this value has at most 500 characters.")})
     opp = _lock(opportunity, version)

@@ -104,6 +104,9 @@ def test_lost_needs_an_active_reason(rep1, deal):
         opportunity_mark_lost(opportunity=deal, actor=rep1, reason=reason)
     with pytest.raises(ValidationError):
         opportunity_mark_lost(opportunity=deal, actor=rep1, reason=None)
+    with pytest.raises(ValidationError):
+        opportunity_mark_lost(opportunity=deal, actor=rep1, reason=LostReason.objects.get(name="Timing"),
+                              note="a\x00b")
     deal.refresh_from_db()
     assert deal.stage.name == "Qualification" and deal.version == 1
 
