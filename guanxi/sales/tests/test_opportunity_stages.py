@@ -3,6 +3,7 @@ timestamps), the timeline row, the stage_change audit row, stale versions and cl
 changes), wrong stages (422) and permissions (404 for deals out of scope, DB unchanged)."""
 
 import datetime
+import os
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -212,6 +213,10 @@ def test_factory_deal_moves_like_a_created_one(rep1, pipeline):
     assert stays(deal)[0] == ("Qualification", T0, days(2))
 
 
+# Skipped before the transactional fixture runs: its flush would remove the migrated default pipeline for
+# the tests that follow on the same worker.
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_moves_with_the_same_version_one_wins(users):
     """Two connections move the same deal from the same version at once: one moves it, the other gets a
@@ -220,8 +225,7 @@ def test_concurrent_moves_with_the_same_version_one_wins(users):
 
     from django.db import connection, connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
+    assert connection.vendor == "postgresql"
     ensure_default_pipeline()
     rep1 = users["rep1"]
     pipeline = pipeline_default()
