@@ -45,3 +45,21 @@ LABELS = {
 def label(name):
     """The display label of a stored configuration name (translated when it is a built-in default)."""
     return str(LABELS.get(name, name))
+
+
+def ensure_defaults():
+    """Create the default pipeline (with its stages) when no pipeline exists, and the default lost reasons
+    when none exist; an installation always has somewhere for a new deal to go."""
+    from django.db import transaction
+
+    from .models import LostReason, Pipeline, Stage
+
+    with transaction.atomic():
+        if not Pipeline.objects.exists():
+            pipeline = Pipeline.objects.create(name=DEFAULT_PIPELINE, position=0, is_default=True)
+            Stage.objects.bulk_create([
+                Stage(pipeline=pipeline, name=name, position=i, probability=p, kind=kind, stall_days=stall)
+                for i, (name, p, kind, stall) in enumerate(DEFAULT_STAGES)
+            ])
+        if not LostReason.objects.exists():
+            LostReason.objects.bulk_create([LostReason(name=n, position=i) for i, n in enumerate(DEFAULT_LOST_REASONS)])

@@ -60,12 +60,11 @@ class AssignmentRuleFactory(DjangoModelFactory):
 
 
 def ensure_default_pipeline():
-    """The default pipeline and stages of migration 0002 (transactional tests flush the migrated rows)."""
-    from importlib import import_module
+    """The default pipeline and stages (post_migrate recreates them after a flush; this is for callers that
+    run before it)."""
+    from guanxi.sales.defaults import ensure_defaults
 
-    from django.apps import apps
-
-    import_module("guanxi.sales.migrations.0002_default_pipeline").create_defaults(apps, None)
+    ensure_defaults()
 
 
 class OpportunityFactory(TaggedFactory):
