@@ -203,6 +203,18 @@ def redis_tasks_options(url, prefix):
     }
 
 
+# The cache holds rate-limit counters (the public web-to-lead form). In-process memory is right for the
+# demo's single web process; several web processes must share one, so production sets CACHE_BACKEND=redis.
+CACHE_BACKEND = env("CACHE_BACKEND", "locmem")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache"}
+    if CACHE_BACKEND == "redis" else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+)}
+# Public web-to-lead form: at most this many submissions per client IP per window (seconds).
+GUANXI_WEB_FORM_RATE_LIMIT = env("GUANXI_WEB_FORM_RATE_LIMIT", 5, int)
+GUANXI_WEB_FORM_RATE_WINDOW = env("GUANXI_WEB_FORM_RATE_WINDOW", 600, int)
+
 TASKS = {"default": {"BACKEND": TASKS_BACKEND}}  # one queue, "default": every worker serves it
 if TASKS_BACKEND == TASK_BACKEND_ALIASES["redis"]:
     INSTALLED_APPS.append("django_tasks_redis")  # its worker command and translations

@@ -38,7 +38,7 @@ LANGUAGES = {"en": "en", "zh": "zh-hans", "zh-hans": "zh-hans", "zh-cn": "zh-han
 
 
 def rate_limit():
-    return (getattr(settings, "GUANXI_WEB_FORM_RATE_LIMIT", 5), getattr(settings, "GUANXI_WEB_FORM_RATE_WINDOW", 600))
+    return settings.GUANXI_WEB_FORM_RATE_LIMIT, settings.GUANXI_WEB_FORM_RATE_WINDOW
 
 
 class WebLeadForm(forms.Form):
