@@ -135,6 +135,16 @@ class ScoringRule(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def value_display(self):
+        """The value as people read it: choice codes (industries, sizes, sources) shown by their labels."""
+        choices = {ScoringField.INDUSTRY: Industry, ScoringField.SIZE: CompanySize,
+                   ScoringField.SOURCE: LeadSource}.get(self.field)
+        if not choices:
+            return self.value
+        labels = dict(choices.choices)
+        return ", ".join(str(labels.get(v.strip(), v.strip())) for v in self.value.split(",") if v.strip())
+
 
 class AssignmentRule(models.Model):
     """Who gets a new unowned lead: the first active matching rule (by position) decides."""
