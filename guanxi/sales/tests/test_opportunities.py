@@ -260,7 +260,7 @@ def test_stage_with_deals_cannot_be_deleted_or_change_type(client_for, deal, pip
     c = client_for("admin")
     qualification = stage(pipeline, "Qualification")
     r = c.post(reverse("sales:stage_delete", args=[pipeline.pk, qualification.pk]), follow=True)
-    assert "cannot be deleted" in r.content.decode() or "不能" in r.content.decode()
+    assert "cannot be deleted" in r.content.decode() or "无法删除" in r.content.decode()
     assert pipeline.stages.filter(pk=qualification.pk).exists()
     r = c.post(reverse("sales:stage_edit", args=[pipeline.pk, qualification.pk]), {
         "name": "Qualification", "position": 1, "probability": 10, "kind": "won", "stall_days": 0})
