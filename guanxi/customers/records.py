@@ -3,6 +3,7 @@
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
 
 from . import selectors
@@ -18,19 +19,8 @@ def _tags(obj):
 
 def _redact_memberships(contacts, user):
     """A contact's companies as a viewer may see them: memberships of hidden companies are left out."""
-    cached = [c for c in contacts if "memberships" in getattr(c, "_prefetched_objects_cache", {})]
-    ids = {m.account_id for c in cached for m in c._prefetched_objects_cache["memberships"]}
-    if not ids:
-        return
-    visible = set(Account.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
-    for contact in cached:
-        memberships = contact._prefetched_objects_cache["memberships"]
-        kept = [m for m in memberships if m.account_id in visible]
-        if len(kept) != len(memberships):
-            shown = memberships._chain()
-            shown._result_cache, shown._prefetch_done = kept, True
-            contact._prefetched_objects_cache["memberships"] = shown
-            contact._guanxi_masked = True
+    redact_prefetched(contacts, user, attr="memberships", model=Account,
+                      linked_id=lambda membership: membership.account_id)
 
 
 def _companies(contact):

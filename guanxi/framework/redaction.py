@@ -46,3 +46,22 @@ def prepare_for_display(objs, user, *, reveal=False):
     from guanxi.core.masking import mask_objects
 
     return mask_objects(redact_links(objs, user), reveal=reveal)
+
+
+def redact_prefetched(objs, user, *, attr, model, linked_id):
+    """Leave out of each object's prefetched `attr` the rows whose linked `model` record (id given by
+    `linked_id(row)`) the viewer may not see — e.g. a contact's memberships of hidden companies, a deal's
+    hidden contacts. One query for the whole batch; objects changed are marked unsaveable."""
+    cached = [o for o in objs if attr in getattr(o, "_prefetched_objects_cache", {})]
+    ids = {linked_id(row) for o in cached for row in o._prefetched_objects_cache[attr]}
+    if not ids:
+        return
+    visible = set(model.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+    for obj in cached:
+        rows = obj._prefetched_objects_cache[attr]
+        kept = [row for row in rows if linked_id(row) in visible]
+        if len(kept) != len(rows):
+            shown = rows._chain()
+            shown._result_cache, shown._prefetch_done = kept, True
+            obj._prefetched_objects_cache[attr] = shown
+            obj._guanxi_masked = True

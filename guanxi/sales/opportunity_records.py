@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.models import Contact
+from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
 
 from .models import Opportunity
@@ -30,19 +31,7 @@ def _save_related(obj, related, actor):
 
 def _redact_contacts(deals, user):
     """A deal's contacts as a viewer may see them: contacts outside the viewer's scope are left out."""
-    cached = [d for d in deals if "contacts" in getattr(d, "_prefetched_objects_cache", {})]
-    ids = {c.pk for d in cached for c in d._prefetched_objects_cache["contacts"]}
-    if not ids:
-        return
-    visible = set(Contact.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
-    for deal in cached:
-        contacts = deal._prefetched_objects_cache["contacts"]
-        kept = [c for c in contacts if c.pk in visible]
-        if len(kept) != len(contacts):
-            shown = contacts._chain()
-            shown._result_cache, shown._prefetch_done = kept, True
-            deal._prefetched_objects_cache["contacts"] = shown
-            deal._guanxi_masked = True
+    redact_prefetched(deals, user, attr="contacts", model=Contact, linked_id=lambda contact: contact.pk)
 
 
 def _stalled(obj):
