@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.activities",
     "guanxi.sales",
+    "guanxi.service",
     "guanxi.integrations",
 ]
 

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("guanxi.customers.urls")),
     path("", include("guanxi.activities.urls")),
     path("", include("guanxi.sales.urls")),
+    path("", include("guanxi.service.urls")),
+    path("", include("guanxi.service.public_urls")),
     path("", include("guanxi.integrations.urls")),
     path("", include("guanxi.activities.calendar_urls")),
     path("", include("guanxi.core.urls")),

@@ -265,6 +265,11 @@ def visibility_q(user, model, action, prefix=""):
         if pools:
             # Unowned records in a customer pool (公海) the user belongs to: seen so they can be claimed.
             condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}pool_id__in": pools})
+    if getattr(model, "team_queue", False) and action in QUEUE_ACTIONS:
+        teams = queue_team_ids(user, g.scope)
+        if teams:
+            # Unassigned records in the queue of a team the user works in or oversees (service tickets).
+            condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}team_id__in": teams})
     return live & condition
 
 
@@ -283,6 +288,27 @@ def pool_ids(user) -> list:
             who |= Q(member_teams=user.team_id)
         cache["pools"] = sorted(set(Pool.objects.filter(who, is_active=True).values_list("pk", flat=True)))
     return cache["pools"]
+
+
+# What a team's queue grants its members on its unassigned records (taking one is a `change`).
+QUEUE_ACTIONS = {"view", "change", "export", "reveal"}
+
+
+def queue_team_ids(user, scope) -> list:
+    """Teams whose queue the user works from: their own team, the teams they manage, and with visibility
+    “subordinates” the teams of everyone below them (cached per scope)."""
+    cache = _cache(user).setdefault("queues", {})
+    if scope not in cache:
+        from .models import Team, User
+
+        teams = {user.team_id} if user.team_id else set()
+        teams |= set(Team.objects.filter(manager_id=user.pk).values_list("pk", flat=True))
+        if scope == Scope.SUBTREE:
+            below = subordinate_ids(user)
+            if below:
+                teams |= set(User.objects.filter(pk__in=below, team__isnull=False).values_list("team_id", flat=True))
+        cache[scope] = sorted(teams)
+    return cache[scope]
 
 
 def can(user, action, obj) -> bool:
@@ -389,6 +415,12 @@ def explain(user, obj, action="view"):
         text = (_("It is unowned in customer pool “%(pool)s”, which the user belongs to.") if ok else
                 _("It is unowned in customer pool “%(pool)s”, which does not grant this to the user."))
         reasons.append(Reason(ok, text % {"pool": obj.pool}))
+        decision |= ok
+    if getattr(model, "team_queue", False) and owner_id is None and obj.team_id and g.scope != Scope.ALL:
+        ok = action in QUEUE_ACTIONS and obj.team_id in queue_team_ids(user, g.scope)
+        text = (_("It is unassigned in the queue of team “%(team)s”, which the user works from.") if ok else
+                _("It is unassigned in the queue of team “%(team)s”, which does not grant this to the user."))
+        reasons.append(Reason(ok, text % {"team": obj.team}))
         decision |= ok
     shares = RecordShare.objects.filter(record_type=key, record_id=obj.pk).filter(
         Q(user_id=user.pk) | (Q(team_id=user.team_id) if user.team_id else Q(pk__in=[])))

@@ -85,6 +85,12 @@ class AuditAction(models.TextChoices):
     POOL_RETURN = "pool_return", _("Returned to a customer pool")
     POOL_RECLAIM = "pool_reclaim", _("Reclaimed to a customer pool")
     STAGE_CHANGE = "stage_change", _("Deal stage change")
+    TICKET_ASSIGN = "ticket_assign", _("Ticket assigned")
+    TICKET_STATUS = "ticket_status", _("Ticket status change")
+    TICKET_ESCALATE = "ticket_escalate", _("Ticket escalated")
+    TICKET_REPLY = "ticket_reply", _("Reply sent to a customer")
+    TICKET_RATE = "ticket_rate", _("Ticket rated by the customer")
+    TICKET_LINK = "ticket_link", _("Customer status link issued or revoked")
 
 
 class AuditOutcome(models.TextChoices):

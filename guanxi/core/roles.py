@@ -18,7 +18,15 @@ DEFAULT_ROLES = {
                       {"customers.contact": (["view", "add", "change", "reveal"], Scope.ALL),
                        # Agents log calls on any customer they can see; their tasks are their own.
                        "activities.interaction": (["view", "add", "change"], Scope.ALL),
-                       "activities.task": (["view", "add", "change", "delete"], Scope.OWN)}),
+                       "activities.task": (["view", "add", "change", "delete"], Scope.OWN),
+                       # Agents work their team's queue and hand tickets to each other.
+                       "service.ticket": (["view", "add", "change", "export", "assign", "reveal"], Scope.TEAM)}),
+    "service_manager": ("客服主管 / Service manager", False, False, (["view", "reveal"], Scope.ALL),
+                        {"customers.contact": (["view", "add", "change", "reveal"], Scope.ALL),
+                         "activities.interaction": (["view", "add", "change"], Scope.ALL),
+                         "activities.task": (["view", "add", "change", "delete"], Scope.OWN),
+                         # The manager of the service teams: every ticket of the teams below them.
+                         "service.ticket": (ALL_ACTIONS, Scope.SUBTREE)}),
     "marketer": ("市场专员 / Marketer", False, False, (["view", "export"], Scope.ALL),
                  {"activities.task": (["view", "add", "change", "delete"], Scope.OWN),
                   # Marketing brings the leads in (campaigns, imports) and routes them to sales.

@@ -35,7 +35,8 @@ USERS = [
     ("admin", "管理员", "administrator", True), ("manager", "王经理", "sales_manager", False),
     ("rep1", "李销售", "sales_rep", False), ("rep2", "张销售", "sales_rep", False),
     ("rep3", "黄销售", "sales_rep", False),
-    ("agent", "陈客服", "service_agent", False), ("marketer", "赵市场", "marketer", False),
+    ("agent", "陈客服", "service_agent", False), ("agent2", "刘客服", "service_agent", False),
+    ("supervisor", "孙主管", "service_manager", False), ("marketer", "赵市场", "marketer", False),
     ("auditor", "周审计", "auditor", False),
 ]
 CONTACT_TITLES_ZH = ["总经理", "采购经理", "技术总监", "财务总监", "IT经理", "市场总监", "运营经理", "销售总监"]
@@ -71,14 +72,17 @@ def seed_users():
     service_dept, _ = Department.objects.get_or_create(name="客户服务中心")
     team, _ = Team.objects.get_or_create(name="华东销售一组", defaults={"manager": users["manager"],
                                                                       "department": sales})
-    service, _ = Team.objects.get_or_create(name="客户服务部", defaults={"department": service_dept})
+    service, _ = Team.objects.get_or_create(name="客户服务部", defaults={"department": service_dept,
+                                                                     "manager": users["supervisor"]})
     # A second region outside the manager's department: its records are what the manager does not see.
     south_dept, _ = Department.objects.get_or_create(name="华南大区")
     south, _ = Team.objects.get_or_create(name="华南销售组", defaults={"department": south_dept})
     User.objects.filter(pk=users["rep3"].pk).update(team=south)
     User.objects.filter(pk=users["manager"].pk).update(team=team)
     User.objects.filter(pk__in=[users["rep1"].pk, users["rep2"].pk]).update(team=team, manager=users["manager"])
-    User.objects.filter(pk=users["agent"].pk).update(team=service)
+    User.objects.filter(pk__in=[users["agent"].pk, users["agent2"].pk]).update(team=service,
+                                                                             manager=users["supervisor"])
+    User.objects.filter(pk=users["supervisor"].pk).update(team=service)
     for user in users.values():
         user.refresh_from_db()
     return users

@@ -95,6 +95,10 @@ class Mailbox(models.Model):
     password_encrypted = models.TextField(blank=True, editable=False)
     folder = models.CharField(_("folder"), max_length=200, default="INBOX")
     enabled = models.BooleanField(_("enabled"), default=True)
+    creates_tickets = models.BooleanField(
+        _("service mailbox (email to ticket)"), default=False,
+        help_text=_("Each new message becomes a service ticket, and replies go on their ticket. For a shared "
+                    "support address such as service@…"))
     # The sync cursor: the highest UID imported, valid while the folder's UIDVALIDITY is unchanged.
     uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
     last_uid = models.BigIntegerField(default=0, editable=False)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
-        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, rep3, agent, marketer, auditor — "
+        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, rep3, agent, agent2, supervisor, marketer, auditor — "
                           f"password: {demo.DEMO_PASSWORD}")
         from django.contrib.auth import get_user_model
 
