@@ -198,7 +198,8 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         data = payload.model_dump(exclude_unset=True)
         version = data.pop("version")
         fields, related = to_fields(data, obj, request.auth)
-        services.record_update(obj=obj, actor=request.auth, fields=fields, related=related, version=version)
+        update = rt.update or services.record_update
+        update(obj=obj, actor=request.auth, fields=fields, related=related, version=version)
         return shown(request, obj.pk)
 
     @router.delete("/{pk}", response={204: None, **ERRORS}, summary=f"Move a {name_en} to the recycle bin",

@@ -47,6 +47,10 @@ class RecordType:
     # Creates the record instead of services.record_create (UI add form and API create), for types whose
     # creation is a domain command (e.g. a deal entering its first stage): (*, actor, fields, related) -> obj
     create: Callable | None = None
+    # Updates the record instead of services.record_update (UI edit form and API PATCH), for types whose
+    # edits have domain consequences (e.g. a ticket's new priority re-applies its SLA):
+    # (*, obj, actor, fields, related, version) -> obj
+    update: Callable | None = None
     # Extra template context for the detail page: (obj, request) -> dict
     detail_context: Callable | None = None
     # Hide what the viewer may not see in related rows of records read for display: (objs, user) -> None

@@ -260,7 +260,7 @@ class RecordEditView(RecordViewMixin, View):
                     request, _("%(type)s “%(name)s” created.") % {"type": capfirst(self.rt.verbose_name), "name": obj}
                 )
             else:
-                services.record_update(
+                (self.rt.update or services.record_update)(
                     obj=obj, actor=request.user, fields=form.model_fields(), related=form.related(),
                     version=form.cleaned_data.get("version") or obj.version,
                 )

@@ -25,6 +25,12 @@ def _create(*, actor, fields, related=None):
     return ticket_create(actor=actor, fields=fields, related=related)
 
 
+def _update(*, obj, actor, fields, related=None, version=None):
+    from .ticket_services import ticket_update
+
+    return ticket_update(ticket=obj, actor=actor, fields=fields, related=related, version=version)
+
+
 def _sla(obj):
     from .sla import sla_state
 
@@ -67,6 +73,7 @@ TICKET = register(
                        "customer_email", "customer_phone", "product", "order_ref", "province", "owner", "team"],
         detail_context=_detail,
         create=_create,
+        update=_update,
         # Handing a ticket to someone is the assign command (it notifies, audits, moves the status).
         bulk_actions=("add_tag", "remove_tag", "delete"),
         icon="bi-life-preserver",
