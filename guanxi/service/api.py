@@ -2,4 +2,9 @@
 
 from ninja import Router
 
+from .category_api import router as category_router
+from .ticket_api import router as ticket_router
+
 router = Router()
+router.add_router("", ticket_router)
+router.add_router("", category_router)
