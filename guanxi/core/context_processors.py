@@ -20,14 +20,18 @@ def navigation(request):
     sales = _sales_menu(user)
     if sales:
         visible.insert(min(2, len(visible)), ("/sales/", _("Sales"), "bi-graph-up-arrow", sales))
+    service = _service_menu(user)
+    if service:
+        visible.insert(min(3, len(visible)), ("/tickets/", _("Service"), "bi-life-preserver", service))
     if allows(user, "view", "activities.task") or allows(user, "view", "activities.interaction"):
         visible.append((reverse("calendar:page"), _("Calendar"), "bi-calendar3", ()))
     items = [(reverse("home"), _("Home"), "bi-house", ()), *visible]
     if visible:
         items.append((reverse("trash"), _("Recycle bin"), "bi-trash3", ()))
     sales_active = any(request.path.startswith(url) for url, _label, _icon in sales)
+    service_active = any(request.path.startswith(url) for url, _label, _icon in service)
     return {"is_org_admin": is_admin(user), "can_read_audit": can_read_audit(user), "nav_items": items,
-            "nav_sales_active": sales_active}
+            "nav_sales_active": sales_active, "nav_service_active": service_active}
 
 
 def _sales_menu(user):
@@ -53,4 +57,30 @@ def _sales_menu(user):
         ]
     if is_admin(user):
         items.append((reverse("sales:settings"), _("Sales settings"), "bi-sliders"))
+    return items
+
+
+def _reverse_or_none(name):
+    """Service pages added by other modules may not be wired up yet: a missing name leaves the entry out."""
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def _service_menu(user):
+    """The Service drop-down: tickets, the service analytics, and the service settings for administrators."""
+    from .access import allows, is_admin
+
+    if not allows(user, "view", "service.ticket"):
+        return []
+    items = [(reverse("service:ticket_list"), _("Tickets"), "bi-life-preserver")]
+    analytics = _reverse_or_none("service:analytics")
+    if analytics:
+        items.append((analytics, _("Service analytics"), "bi-bar-chart-line"))
+    settings_url = _reverse_or_none("service:settings") if is_admin(user) else None
+    if settings_url:
+        items.append((settings_url, _("Service settings"), "bi-sliders"))
     return items

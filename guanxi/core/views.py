@@ -274,9 +274,11 @@ def custom_field_delete(request, pk):
 @login_required
 def palette_search(request):
     """Ctrl+K: companies, contacts, leads and deals by name, phone, email or credit code (restricted like
-    every list). Phone and email match exactly, so a record is found without revealing the masked value."""
+    every list). Phone and email match exactly, so a record is found without revealing the masked value.
+    Tickets by reference (T000123) or subject."""
     from guanxi.framework.redaction import redact_links
     from guanxi.sales.models import Lead, Opportunity
+    from guanxi.service.palette import palette_tickets
 
     q = request.GET.get("q", "").strip()[:100].replace("\x00", "")
     accounts, contacts, leads, deals = [], [], [], []
@@ -306,5 +308,7 @@ def palette_search(request):
         # A deal can be visible while its company is not: that link shows empty rather than its name.
         deals = redact_links(deal_qs.select_related("account", "stage").order_by("-created_at", "-pk")[:5],
                              request.user)
+    tickets = palette_tickets(request.user, q) if q else []
     return render(request, "core/_palette_results.html",
-                  {"q": q, "accounts": accounts, "contacts": contacts, "leads": leads, "deals": deals})
+                  {"q": q, "accounts": accounts, "contacts": contacts, "leads": leads, "deals": deals,
+                   "tickets": tickets})
