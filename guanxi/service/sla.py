@@ -12,7 +12,7 @@ UPDATE (… WHERE stamp IS NULL), so it fires exactly once however many sweeps r
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -40,11 +40,26 @@ class CalendarSpec:
         return day.weekday() in self.working_days
 
     def periods_on(self, day: date):
-        """The working intervals of a day as aware datetimes (empty on a day off)."""
+        """The working intervals of a day as aware datetimes in UTC (empty on a day off).
+
+        UTC because Python subtracts and adds aware datetimes of one tzinfo in wall-clock time: across a
+        daylight-saving change in a calendar's time zone the arithmetic below would be an hour off.
+        """
         if not self.is_working_day(day):
             return []
-        return [(datetime.combine(day, start, self.tz), datetime.combine(day, end, self.tz))
+        return [(datetime.combine(day, start, self.tz).astimezone(UTC),
+                 datetime.combine(day, end, self.tz).astimezone(UTC))
                 for start, end in self.periods]
+
+    @property
+    def has_working_time(self) -> bool:
+        """False when no day can ever be worked (no periods, or no working weekday and no make-up day)."""
+        return bool(self.periods) and (bool(self.working_days) or "workday" in self.overrides.values())
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive datetimes are taken to be in the current time zone (as Django does)."""
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 def parse_periods(raw):
@@ -76,14 +91,24 @@ def default_calendar():
 
 
 def add_business_minutes(spec: CalendarSpec, start: datetime, minutes: int) -> datetime | None:
-    """The moment `minutes` of working time after `start` (None if the calendar has no working time)."""
+    """The moment `minutes` of working time after `start` (None if the calendar has no working time).
+
+    Outside working time the clock waits for the next working period: from a lunch break, an evening, a
+    weekend or a holiday the minutes count from the next period's start. A target that ends exactly at a
+    period's end is due then (not at the next period's start). `minutes` = 0 is the next working moment
+    (`start` itself during working time).
+    """
+    if minutes < 0:
+        raise ValueError("minutes must not be negative")
+    if not spec.has_working_time:
+        return None
+    start = _aware(start)
     remaining = timedelta(minutes=minutes)
-    local = start.astimezone(spec.tz)
-    day = local.date()
+    day = start.astimezone(spec.tz).date()
     for _i in range(MAX_DAYS):
         for begin, end in spec.periods_on(day):
             begin = max(begin, start)
-            if begin >= end:
+            if begin > end or (begin == end and remaining):
                 continue
             available = end - begin
             if remaining <= available:
@@ -94,7 +119,16 @@ def add_business_minutes(spec: CalendarSpec, start: datetime, minutes: int) -> d
 
 
 def subtract_business_minutes(spec: CalendarSpec, end: datetime, minutes: int, not_before: datetime) -> datetime:
-    """The moment `minutes` of working time before `end`, but not before `not_before` (warning times)."""
+    """The moment `minutes` of working time before `end`, but not before `not_before` (warning times).
+
+    With `minutes` = 0, `end` itself. When there is not that much working time between `not_before` and
+    `end`, `not_before` (the warning is due at once).
+    """
+    end, not_before = _aware(end), _aware(not_before)
+    if end <= not_before:
+        return not_before
+    if minutes <= 0:
+        return end
     remaining = timedelta(minutes=minutes)
     day = end.astimezone(spec.tz).date()
     floor_day = not_before.astimezone(spec.tz).date()
@@ -113,6 +147,7 @@ def subtract_business_minutes(spec: CalendarSpec, end: datetime, minutes: int, n
 
 def business_minutes_between(spec: CalendarSpec, start: datetime, end: datetime) -> float:
     """Working minutes between two moments (0 when end is not after start)."""
+    start, end = _aware(start), _aware(end)
     if end <= start:
         return 0.0
     total = timedelta()
@@ -166,7 +201,9 @@ def sla_due_times(policy, start, spec=None):
 def sla_apply(ticket, *, start=None, resolution_only=False):
     """Set the ticket's policy and due times (in memory; the caller saves). `start` defaults to its creation.
 
-    Returns the names of the fields set. On reopen only the resolution clock restarts.
+    Returns the names of the fields set. On reopen (`resolution_only`) only the resolution clock restarts:
+    its due and warning times are computed from `start`, and its warning and breach stamps are cleared so
+    that the scheduler can warn and breach on the new clock (the earlier ones stay in the ticket's history).
     """
     policy = sla_policy_for(ticket)
     ticket.sla_policy = policy
@@ -178,19 +215,31 @@ def sla_apply(ticket, *, start=None, resolution_only=False):
         values = sla_due_times(policy, start or ticket.created_at or timezone.now())
     if resolution_only:
         values = {k: v for k, v in values.items() if k.startswith("resolution")}
+        values.update(resolution_warned_at=None, resolution_breached_at=None)
     for name, value in values.items():
         setattr(ticket, name, value)
         names.append(name)
     return names
 
 
+def _late(done, due):
+    return bool(done and due and done > due)
+
+
 def sla_state(ticket, now=None):
-    """{"state": ok|warning|breached|met|none, "label": text, "due": datetime|None} for display."""
+    """{"state": ok|warning|breached|met|none, "label": text, "due": datetime|None} for display.
+
+    `due` is the running clock's due time (first response until answered, then resolution).
+    """
     now = now or timezone.now()
-    if ticket.first_response_breached_at or ticket.resolution_breached_at:
+    if (ticket.first_response_breached_at or ticket.resolution_breached_at
+            or _late(ticket.first_responded_at, ticket.first_response_due)
+            or _late(ticket.resolved_at, ticket.resolution_due)):
         return {"state": "breached", "label": _("Breached"), "due": None}
     if ticket.resolved_at or ticket.status in ("resolved", "closed"):
-        return {"state": "met", "label": _("Met") if ticket.resolution_due else "", "due": None}
+        if ticket.first_response_due is None and ticket.resolution_due is None:
+            return {"state": "none", "label": "", "due": None}
+        return {"state": "met", "label": _("Met"), "due": None}
     due = ticket.resolution_due if ticket.first_responded_at else (ticket.first_response_due or ticket.resolution_due)
     if due is None:
         return {"state": "none", "label": "", "due": None}
