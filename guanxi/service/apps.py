@@ -10,7 +10,8 @@ class ServiceConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import ticket_records  # noqa: F401  (register the record type)
+        # Registering the record type and the tickets' timeline source (companies, contacts).
+        from . import ticket_records, timeline  # noqa: F401
 
         post_migrate.connect(create_defaults, sender=self)
 
