@@ -6,15 +6,17 @@ from guanxi.sales.models import Lead, Opportunity
 
 
 class Command(BaseCommand):
-    help = "Create bilingual demo data (users, companies, groups, relations, contacts, activities, sales)."
+    help = ("Create bilingual demo data (users, companies, groups, relations, contacts, activities, sales, "
+            "service tickets).")
 
     def add_arguments(self, parser):
         parser.add_argument("--companies", type=int, default=200)
         parser.add_argument("--contacts", type=int, default=1000,
                             help="Contacts to create; large numbers use bulk inserts (e.g. 1000000 for benchmarks).")
+        parser.add_argument("--tickets", type=int, default=400, help="Service tickets to create (0: none).")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when companies already exist.")
 
-    def handle(self, *args, companies, contacts, if_empty, **options):
+    def handle(self, *args, companies, contacts, tickets, if_empty, **options):
         if if_empty and Account.all_objects.exists():
             self.stdout.write("Demo data already present; skipping.")
             return
@@ -33,11 +35,17 @@ class Command(BaseCommand):
         sales = seed_sales()
         self.stdout.write("Demo sales: {leads} leads ({converted} converted), {opportunities} deals in {pipelines} "
                           "pipelines, {pool_companies} companies in customer pools, {quotas} quotas.".format(**sales))
+        if tickets > 0:
+            from guanxi.service.demo import seed_service
+
+            service = seed_service(tickets=tickets)
+            self.stdout.write("Demo service: {tickets} tickets ({breached} with a missed SLA target), {rules} "
+                              "assignment rules.".format(**service))
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
-        self.stdout.write(f"Demo logins: admin, manager, rep1, rep2, rep3, agent, agent2, supervisor, marketer, auditor — "
-                          f"password: {demo.DEMO_PASSWORD}")
+        self.stdout.write("Demo logins: admin, manager, rep1, rep2, rep3, agent, agent2, supervisor, marketer, "
+                          f"auditor — password: {demo.DEMO_PASSWORD}")
         from django.contrib.auth import get_user_model
 
         # What each sales login sees, so that the scopes are visible from the first minute.

@@ -1,0 +1,39 @@
+"""The service demo data: realistic shapes, consistent SLA stamps, deterministic, and fast enough."""
+
+import time
+
+import pytest
+
+from guanxi.service.choices import TicketStatus
+from guanxi.service.demo import seed_service
+from guanxi.service.models import Ticket, TicketAssignmentRule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_service_shapes(users):
+    from guanxi.customers.demo import seed
+
+    seed(companies=20, contacts=60)
+    started = time.monotonic()
+    summary = seed_service(tickets=120)
+    elapsed = time.monotonic() - started
+    print(summary, elapsed)
+    assert summary["tickets"] == Ticket.objects.count() == 120
+    assert TicketAssignmentRule.objects.count() == 3
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    assert {TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED,
+            TicketStatus.CLOSED} <= statuses
+    owners = set(Ticket.objects.exclude(owner=None).values_list("owner__username", flat=True))
+    assert {"agent", "agent2"} <= owners <= {"agent", "agent2", "supervisor"}
+    assert Ticket.objects.filter(csat_score__isnull=False).exists()
+    assert Ticket.objects.filter(reopened_count__gt=0).exists()
+    breached = Ticket.objects.filter(first_response_breached_at__isnull=False)
+    assert breached.exists()
+    for t in breached:  # stamped at the due moment, and only when the response came later (or never)
+        assert t.first_response_breached_at == t.first_response_due
+        assert t.first_responded_at is None or t.first_responded_at > t.first_response_due
+    for t in Ticket.objects.filter(first_response_breached_at=None, first_responded_at__isnull=False)\
+            .exclude(first_response_due=None):
+        assert t.first_responded_at <= t.first_response_due
+    assert elapsed < 20
