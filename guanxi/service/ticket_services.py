@@ -357,7 +357,9 @@ def ticket_set_status(*, actor, ticket, status, version=None, note="", at=None):
     now = at or timezone.now()
     names = ["status"]
     locked.status = status
-    reopened = old in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    # Only back to work is a reopen; closing a resolved ticket keeps its resolution.
+    done = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    reopened = old in done and status not in done
     if reopened:
         locked.reopened_count += 1
         locked.resolved_at = None
