@@ -8,12 +8,9 @@ per-IP rate limit (GUANXI_WEB_FORM_RATE_LIMIT submissions per GUANXI_WEB_FORM_RA
 Django's cache). The language comes from ?lang=en|zh-hans, else the browser's Accept-Language.
 """
 
-import hashlib
-
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -27,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from guanxi.framework.fields import normalise_phone
+from guanxi.framework.ratelimit import over_limit
 
 from .choices import LeadSource
 from .lead_services import lead_create
@@ -96,21 +94,9 @@ def _language(request):
     return LANGUAGES.get(code) or translation.get_language()
 
 
-def _client_ip(request):
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _over_limit(request):
     """Count this submission against the client's IP; True once it exceeds the limit in the window."""
-    limit, window = rate_limit()
-    key = "guanxi:webform:" + hashlib.sha256(_client_ip(request).encode()).hexdigest()[:32]
-    cache.add(key, 0, timeout=window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
-        count = 1
-    return count > limit
+    return over_limit(request, "webform", *rate_limit())
 
 
 def _token():
