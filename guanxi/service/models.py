@@ -1,9 +1,12 @@
 """Service: tickets (complaints, inquiries, requests) with their conversation and history, the category
 tree, assignment rules, SLA policies and the business-hours calendars they are measured in."""
 
+import functools
 import secrets
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -65,6 +68,15 @@ class TicketCategory(models.Model):
             node = node.parent
         return ids
 
+    def clean(self):
+        # A category must not become its own ancestor (the tree would loop).
+        node, seen = self.parent, set()
+        while node is not None and node.pk not in seen:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError({"parent": _("A category cannot be placed under itself or its subcategories.")})
+            seen.add(node.pk)
+            node = node.parent
+
 
 def _default_working_days():
     return [0, 1, 2, 3, 4]
@@ -93,6 +105,31 @@ class BusinessCalendar(models.Model):
 
     def __str__(self):
         return label(self.name)
+
+    def clean(self):
+        from .sla import parse_periods
+
+        errors = {}
+        if not is_time_zone(self.timezone):
+            errors["timezone"] = _("Unknown time zone; use a name such as Asia/Shanghai.")
+        try:
+            parse_periods(self.periods)
+        except (TypeError, ValueError) as e:
+            errors["periods"] = str(e) if isinstance(e, ValueError) and e.args else _("Invalid working hours.")
+        if not isinstance(self.working_days, list) or any(d not in range(7) for d in self.working_days):
+            errors["working_days"] = _("Working weekdays are numbers from 0 (Monday) to 6 (Sunday).")
+        if errors:
+            raise ValidationError(errors)
+
+
+@functools.cache
+def _time_zones():
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_time_zone(name):
+    """Whether `name` is an IANA time zone this system knows (a set lookup: never a path on disk)."""
+    return isinstance(name, str) and name in _time_zones()
 
 
 class CalendarDay(models.Model):
