@@ -76,7 +76,14 @@ def _service_menu(user):
 
     if not allows(user, "view", "service.ticket"):
         return []
-    items = [(reverse("service:ticket_list"), _("Tickets"), "bi-life-preserver")]
+    tickets = reverse("service:ticket_list")
+    # Quick filters: the queues an agent works from every day (the list's own filter parameters).
+    items = [
+        (tickets, _("Tickets"), "bi-life-preserver"),
+        (f"{tickets}?mine=true&is_open=true", _("My open tickets"), "bi-person-check"),
+        (f"{tickets}?unassigned=true&is_open=true", _("Unassigned tickets"), "bi-inbox"),
+        (f"{tickets}?breached=true&is_open=true", _("SLA breached"), "bi-alarm"),
+    ]
     analytics = _reverse_or_none("service:analytics")
     if analytics:
         items.append((analytics, _("Service analytics"), "bi-bar-chart-line"))

@@ -24,6 +24,7 @@ class TicketFilterSet(RecordFilterSet):
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
                                           max_value=MAX_ID)
     product = django_filters.CharFilter(field_name="product", lookup_expr="icontains", label=_("Product"))
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("Unassigned"))
     breached = django_filters.BooleanFilter(method="filter_breached", label=_("SLA breached"))
     escalated = django_filters.BooleanFilter(field_name="escalated_at", lookup_expr="isnull", exclude=True,
@@ -44,6 +45,12 @@ class TicketFilterSet(RecordFilterSet):
             return queryset
         condition = Q(status__in=OPEN_STATUSES)
         return queryset.filter(condition if value else ~condition)
+
+    def filter_mine(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if value is None or user is None or not user.is_authenticated:
+            return queryset
+        return queryset.filter(owner_id=user.pk) if value else queryset.exclude(owner_id=user.pk)
 
     def filter_category(self, queryset, name, value):
         """A category and everything below it (the tree is small: read it once)."""
