@@ -58,7 +58,8 @@ def _plain(value):
 
 
 def snapshot(obj):
-    """{field: value} of the model's editable concrete fields, related rows and choices as their labels."""
+    """{field: value} of the model's editable concrete fields (related rows by their label, choices by their
+    stored code, so that the audit reads the same in every language)."""
     values = {}
     for field in obj._meta.concrete_fields:
         if field.primary_key or not field.editable:
@@ -66,9 +67,6 @@ def snapshot(obj):
         if field.is_relation:
             related = getattr(obj, field.name, None)
             values[field.name] = str(related) if related is not None else None
-        elif field.choices:
-            raw = field.value_from_object(obj)
-            values[field.name] = str(dict(field.flatchoices).get(raw, raw)) if raw not in (None, "") else raw
         else:
             values[field.name] = _plain(field.value_from_object(obj))
     return values

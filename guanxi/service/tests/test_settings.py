@@ -229,7 +229,7 @@ def test_sla_policy_crud_shows_hours(admin_en):
     form = admin_en.get(f"/service/settings/sla/{policy.pk}/").content.decode()
     assert "= 1.5 business hours" in form
     row = audits("service.slapolicy").get(record_id=policy.pk)
-    assert row.data["changes"]["priority"] == [None, "Urgent"]
+    assert row.data["changes"]["priority"] == [None, "urgent"]
     assert admin_en.post(f"/service/settings/sla/{policy.pk}/delete/").status_code == 302
     assert not SlaPolicy.objects.filter(pk=policy.pk).exists()
 
