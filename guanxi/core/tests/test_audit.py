@@ -260,6 +260,12 @@ COVERED_ELSEWHERE = {
     AuditAction.POOL_RETURN: "guanxi/customers/tests/test_pools.py",
     AuditAction.POOL_RECLAIM: "guanxi/customers/tests/test_pools.py",
     AuditAction.STAGE_CHANGE: "guanxi/sales/tests/test_opportunity_stages.py",
+    AuditAction.TICKET_ASSIGN: "guanxi/service/tests/test_ticket_audit.py",
+    AuditAction.TICKET_STATUS: "guanxi/service/tests/test_ticket_audit.py",
+    AuditAction.TICKET_ESCALATE: "guanxi/service/tests/test_ticket_audit.py",
+    AuditAction.TICKET_REPLY: "guanxi/service/tests/test_ticket_audit.py",
+    AuditAction.TICKET_RATE: "guanxi/service/tests/test_ticket_audit.py",
+    AuditAction.TICKET_LINK: "guanxi/service/tests/test_ticket_audit.py",
 }
 
 
