@@ -31,7 +31,9 @@ def navigation(request):
     sales_active = any(request.path.startswith(url) for url, _label, _icon in sales)
     service_active = any(request.path.startswith(url) for url, _label, _icon in service)
     return {"is_org_admin": is_admin(user), "can_read_audit": can_read_audit(user), "nav_items": items,
-            "nav_sales_active": sales_active, "nav_service_active": service_active}
+            "nav_sales_active": sales_active, "nav_service_active": service_active,
+            # The drop-down (by its url in nav_items) holding the current page, highlighted in the menu bar.
+            "nav_active_menu": "/sales/" if sales_active else "/tickets/" if service_active else ""}
 
 
 def _sales_menu(user):

@@ -348,3 +348,23 @@ def test_palette_finds_tickets_by_reference_and_subject(users, client_for, ticke
         assert ticket.get_absolute_url() in html, q
     html = client_for("rep1").get(reverse("palette_search"), {"q": ticket.reference}).content.decode()
     assert ticket.get_absolute_url() not in html
+
+
+def test_view_only_role_sees_no_commands(users, client_for, ticket):
+    marketer = client_for("marketer")
+    html = marketer.get(ticket.get_absolute_url()).content.decode()
+    assert 'id="ticket-conversation"' in html
+    for marker in ('id="reply-form"', 'id="note-form"', 'id="ticket-commands"', 'id="assign-owner"', 'id="status-url"'):
+        assert marker not in html
+    before = state(ticket)
+    assert marketer.post(url("reply", ticket), {"body": "x"}).status_code == 404
+    assert state(ticket) == before
+
+
+def test_menu_highlights_the_service_dropdown_only_on_service_pages(users, client_for):
+    c = client_for("supervisor")
+    html = c.get(reverse("service:ticket_list")).content.decode()
+    assert 'dropdown-toggle active" href="#" role="button" data-bs-toggle="dropdown" aria-expanded="false" ' \
+           'id="nav-bi-life-preserver"' in html
+    html = c.get(reverse("home")).content.decode()
+    assert "dropdown-toggle active" not in html
