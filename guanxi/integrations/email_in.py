@@ -12,6 +12,10 @@ timelines of the contacts they involve.
 - Matching: From/To/Cc addresses against contacts' emails (stored lower-case, compared lower-case).
   A personal mailbox matches only contacts its owner may see; a shared one matches every contact.
   A message that involves no contact goes to `email_unmatched` (a hook: today it skips the message).
+- A service mailbox (`creates_tickets`) files messages as tickets instead (service.intake): a new ticket,
+  or the customer's reply on their ticket. Not also as an interaction: the ticket already holds the
+  message, its contact and company, and the agents answer it there; a second copy on the timeline
+  would be owned by nobody and answered from the wrong place.
 """
 
 import hashlib
@@ -126,6 +130,8 @@ def email_import(*, mailbox, raw):
     from guanxi.activities.services import interaction_log
 
     parsed = parse_email(raw)
+    if mailbox.creates_tickets:
+        return _email_to_ticket(mailbox, parsed, raw)
     if Interaction.all_objects.filter(message_id=parsed.message_id).exists():
         return "duplicate"
     direction = Direction.OUTBOUND if parsed.from_address in _own_addresses(mailbox) else Direction.INBOUND
@@ -168,6 +174,30 @@ def email_import(*, mailbox, raw):
         _delete_files(saved_files)
         raise
     return "imported"
+
+
+def is_auto_submitted(raw):
+    """An auto-reply, bounce or list message (RFC 3834 Auto-Submitted, Precedence, the null sender's
+    daemons): a service mailbox files it but does not answer it, so that two robots cannot loop."""
+    from email.parser import BytesHeaderParser
+
+    headers = BytesHeaderParser().parsebytes(raw)
+    auto = str(headers.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(headers.get("Precedence", "")).strip().lower()
+    sender = str(headers.get("From", "")).lower()
+    return (auto not in ("", "no") or precedence in ("bulk", "junk", "list", "auto_reply")
+            or "mailer-daemon@" in sender or "postmaster@" in sender or bool(headers.get("X-Autoreply"))
+            or bool(headers.get("X-Autorespond")))
+
+
+def _email_to_ticket(mailbox, parsed, raw):
+    """A service mailbox's message: the customer's reply on their ticket, or a new ticket. Messages from
+    the mailbox's own address (our own sent mail in a synced folder) are not customers writing."""
+    from guanxi.service.intake import ticket_from_email
+
+    if parsed.from_address in _own_addresses(mailbox):
+        return "unmatched"
+    return ticket_from_email(mailbox=mailbox, parsed=parsed, auto_submitted=is_auto_submitted(raw))
 
 
 def _delete_files(names):

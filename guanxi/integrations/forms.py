@@ -80,12 +80,16 @@ class MailboxForm(forms.ModelForm):
 
     class Meta:
         model = Mailbox
-        fields = ["name", "address", "host", "port", "use_ssl", "username", "folder", "enabled"]
+        fields = ["name", "address", "host", "port", "use_ssl", "username", "folder", "enabled", "creates_tickets"]
 
     def __init__(self, *args, can_share=False, **kwargs):
         super().__init__(*args, **kwargs)
         if not can_share or self.instance.pk:
             self.fields.pop("shared")  # only administrators create shared ones; ownership does not change later
+        if not can_share:
+            # Tickets are the company's, not one person's: only administrators turn a (shared) mailbox
+            # into a service mailbox.
+            self.fields.pop("creates_tickets")
         if self.instance.pk:
             self.fields["password"].help_text = _("Leave empty to keep the stored password.")
         _bootstrap(self)
@@ -101,6 +105,14 @@ class MailboxForm(forms.ModelForm):
         if not folder or any(ord(ch) < 32 for ch in folder):
             raise forms.ValidationError(_("Enter a folder name, e.g. INBOX."))
         return folder
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("creates_tickets"):
+            shared = cleaned.get("shared") if not self.instance.pk else self.instance.owner_id is None
+            if not shared:
+                self.add_error("creates_tickets", _("Only a shared mailbox can create tickets."))
+        return cleaned
 
     def clean_password(self):
         password = self.cleaned_data["password"]

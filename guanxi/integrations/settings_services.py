@@ -14,7 +14,7 @@ from .models import Mailbox
 
 TEMPLATE_TYPE = "integrations.emailtemplate"
 MAILBOX_TYPE = "integrations.mailbox"
-MAILBOX_AUDITED = ("name", "address", "host", "port", "use_ssl", "username", "folder", "enabled")
+MAILBOX_AUDITED = ("name", "address", "host", "port", "use_ssl", "username", "folder", "enabled", "creates_tickets")
 
 
 def _require_admin(actor):
