@@ -33,6 +33,27 @@ def _categories():
     return TicketCategory.objects.select_related("parent__parent__parent")
 
 
+def tree_order(categories):
+    """Categories in tree order: each after its parent, siblings by position."""
+    by_id = {c.pk: c for c in categories}
+
+    def key(c):
+        chain, node, seen = [], c, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            chain.append((node.position, node.pk))
+            node = by_id.get(node.parent_id)
+        return list(reversed(chain))
+
+    return sorted(by_id.values(), key=key)
+
+
+def _category_field(field, queryset, empty_label):
+    # The queryset still validates the choice; the listed options follow the tree.
+    field.queryset = queryset
+    field.choices = [("", empty_label), *((c.pk, c.path_label) for c in tree_order(queryset))]
+
+
 class TicketCategoryForm(forms.ModelForm):
     class Meta:
         model = TicketCategory
@@ -45,8 +66,7 @@ class TicketCategoryForm(forms.ModelForm):
         if self.instance.pk:
             # Not under itself or its own subcategories (the model's clean() refuses that too).
             qs = qs.exclude(pk__in=descendant_ids(self.instance))
-        self.fields["parent"].queryset = qs
-        self.fields["parent"].empty_label = _("— top level —")
+        _category_field(self.fields["parent"], qs, _("— top level —"))
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
@@ -84,8 +104,7 @@ class AssignmentRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = _categories()
-        self.fields["category"].empty_label = _("Any category")
+        _category_field(self.fields["category"], _categories(), _("Any category"))
         self.fields["priority"].choices = [("", _("Any priority")), *self.fields["priority"].choices[1:]]
         self.fields["team"].queryset = Team.objects.order_by("name")
 
@@ -109,8 +128,7 @@ class SlaPolicyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = _categories()
-        self.fields["category"].empty_label = _("Any category")
+        _category_field(self.fields["category"], _categories(), _("Any category"))
         self.fields["priority"].choices = [("", _("Any priority")), *self.fields["priority"].choices[1:]]
         self.fields["calendar"].empty_label = _("The default calendar")
         for name in ("first_response_minutes", "resolution_minutes", "warn_before_minutes"):

@@ -26,6 +26,7 @@ from .settings_forms import (
     SlaPolicyForm,
     TicketCategoryForm,
     minutes_as_hours,
+    tree_order,
 )
 
 INDEX = "service:settings"
@@ -48,18 +49,7 @@ class CategoryPages(ConfigPages):
         return TicketCategory.objects.select_related("parent__parent__parent").annotate(n_tickets=Count("tickets"))
 
     def sort(self, objects):
-        # Tree order: each category after its parent, siblings by position.
-        by_id = {c.pk: c for c in objects}
-
-        def key(c):
-            chain, node, seen = [], c, set()
-            while node is not None and node.pk not in seen:
-                seen.add(node.pk)
-                chain.append((node.position, node.pk))
-                node = by_id.get(node.parent_id)
-            return list(reversed(chain))
-
-        return sorted(by_id.values(), key=key)
+        return tree_order(objects)
 
 
 categories = CategoryPages(

@@ -398,3 +398,15 @@ def test_delete_needs_post(admin_en):
     assert r.status_code == 200 and "Delete “" in r.content.decode()
     assert SlaPolicy.objects.filter(pk=policy.pk).exists()
     assert admin_en.put(f"/service/settings/sla/{policy.pk}/delete/").status_code == 405
+
+
+def test_categories_in_tree_order(admin_en):
+    html = admin_en.get("/service/settings/categories/").content.decode()
+    order = ["Product quality</a>", "Product quality › Defect or malfunction", "Product quality › Packaging damaged",
+             "Service attitude</a>", "Delivery</a>", "Delivery › Late delivery"]
+    positions = [html.index(s) for s in order]
+    assert positions == sorted(positions)
+    form = admin_en.get("/service/settings/sla/add/").content.decode()
+    assert form.index("Billing › Invoice") > form.index(">Billing<") > form.index("Delivery › Wrong item")
+    cells = admin_en.get("/service/settings/categories/").context["rows"][0]["cells"]
+    assert cells[1]["value"] == 0  # ticket count shown as 0, not as missing
