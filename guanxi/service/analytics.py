@@ -220,8 +220,8 @@ def _specs(calendar_ids):
 def _summary(values):
     if not values:
         return {"count": 0, "median": None, "average": None}
-    return {"count": len(values), "median": round(statistics.median(values), 1),
-            "average": round(sum(values) / len(values), 1)}
+    return {"count": len(values), "median": round(statistics.median(values), 2),
+            "average": round(sum(values) / len(values), 2)}
 
 
 def durations(qs, tree):
