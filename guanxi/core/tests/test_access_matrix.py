@@ -103,6 +103,7 @@ MODELS = {
 OWN_MATRIX = {
     "activities.task": "guanxi/activities/tests/test_tasks.py (complete/reopen commands)",
     "activities.interaction": "visibility follows the records it is about (test_interactions, test_sales_links)",
+    "service.ticket": "test_ticket_access_matrix below (owner = agent, team = queue)",
 }
 # Record types the Ctrl+K palette searches.
 PALETTE = {"customers.account", "customers.contact", "sales.lead", "sales.opportunity"}
@@ -504,3 +505,154 @@ def test_every_id_route_refuses_another_users_record(org):
     assert [state(Account, account), state(Contact, contact), state(Lead, lead), state(Opportunity, deal)] == snapshot
     assert ApiToken.objects.get(pk=token.pk).revoked_at is None
     assert SavedView.objects.filter(pk=view.pk).exists()
+
+
+# -- service tickets: owner = the agent handling it, team = the queue it is in -----------------------
+
+TICKET_ALL = {"view", "change", "delete", "export", "reveal", "assign"}
+QUEUE = {"view", "change", "export", "reveal"}  # what a team's queue grants on its unassigned tickets
+AGENT = {"view", "change", "export", "assign", "reveal"}  # service_agent: no delete
+
+# viewer -> {ticket: allowed actions}; tickets left out: nothing. Written from the product rules:
+# agents work their team's queue (unassigned tickets of their team) and see their teammates' tickets
+# (visibility "team"); the service manager oversees the teams below them (visibility "subordinates");
+# sales reps see only tickets they own; marketers view and export all; auditors see no ticket.
+TICKET_EXPECTED = {
+    "agent": {"queue": QUEUE, "agent": AGENT, "agent2": AGENT},
+    "agent2": {"queue": QUEUE, "agent": AGENT, "agent2": AGENT},
+    "supervisor": {"queue": QUEUE, "agent": TICKET_ALL, "agent2": TICKET_ALL},
+    "rep1": {"rep1": {"view", "change", "delete", "reveal"}},
+    "manager": {"rep1": TICKET_ALL},
+    "marketer": {name: {"view", "export"} for name in ("queue", "agent", "agent2", "rep1", "other_queue",
+                                                         "no_team")},
+    "auditor": {},
+    "admin": {name: TICKET_ALL for name in ("queue", "agent", "agent2", "rep1", "other_queue", "no_team")},
+}
+
+
+@pytest.fixture
+def tickets(users):
+    """One ticket per relation: unassigned in the agents' team queue, assigned to agent / agent2 / rep1,
+    unassigned in another team's queue, unassigned in no queue."""
+    from guanxi.service.models import Ticket
+
+    service_team = users["agent"].team
+    other_team = Team.objects.create(name="售后二组")
+
+    def make(name, owner, team):
+        return Ticket.objects.create(subject=f"工单矩阵-{name}", owner=owner, team=team,
+                                     customer_email=f"{name}@example.com", customer_phone="+8613912345678")
+
+    return {
+        "queue": make("queue", None, service_team),
+        "agent": make("agent", users["agent"], service_team),
+        "agent2": make("agent2", users["agent2"], service_team),
+        "rep1": make("rep1", users["rep1"], None),
+        "other_queue": make("other_queue", None, other_team),
+        "no_team": make("no_team", None, None),
+    }
+
+
+@pytest.mark.parametrize("viewer", sorted(TICKET_EXPECTED))
+def test_ticket_access_matrix(viewer, users, tickets):
+    from guanxi.core.access import explain
+    from guanxi.service.models import Ticket
+
+    rt = registry.get("service.ticket")
+    user = users[viewer]
+    ui = Client()
+    ui.force_login(user)
+    api, headers = api_client(user)
+    api_path = "/api/v1/tickets"
+
+    def allowed(name):
+        return TICKET_EXPECTED[viewer].get(name, set())
+
+    def check(channel, name, action, got):
+        ok = action in allowed(name)
+        assert ok == got, f"{viewer} ticket {name} {action} via {channel}: expected {ok}, got {got}"
+
+    # The row filter itself, and explain() agreeing with it, for every action.
+    for name, obj in tickets.items():
+        for action in sorted(TICKET_ALL):
+            fresh_user = type(user).objects.get(pk=user.pk)  # fresh access caches
+            check("restrict", name, action, Ticket.objects.restrict(fresh_user, action).filter(pk=obj.pk).exists())
+            decision, reasons = explain(type(user).objects.get(pk=user.pk), obj, action)
+            check("explain", name, action, decision)
+            if name == "queue" and viewer in ("agent", "agent2", "supervisor") and action == "view":
+                assert any(r.granted and obj.team.name in r.text for r in reasons), reasons
+
+    list_page = ui.get(reverse(rt.url_name("list")), {"per_page": 100})
+    list_ids = {obj.pk for obj, _v in list_page.context["rows"]} if list_page.status_code == 200 else set()
+    api_list = api.get(api_path, {"limit": 200}, **headers)
+    api_ids = {item["id"] for item in api_list.json()["items"]} if api_list.status_code == 200 else set()
+    for name, obj in tickets.items():
+        check("ui list", name, "view", obj.pk in list_ids)
+        check("api list", name, "view", obj.pk in api_ids)
+        check("ui detail", name, "view", ui.get(obj.get_absolute_url()).status_code == 200)
+        check("api detail", name, "view", api.get(f"{api_path}/{obj.pk}", **headers).status_code == 200)
+        palette = ui.get(reverse("palette_search"), {"q": obj.subject}).content.decode()
+        check("global search", name, "view", obj.get_absolute_url() in palette)
+        auto = ui.get(reverse("autocomplete", args=["service.ticket"]), {"q": obj.subject})
+        if auto.status_code == 200:
+            check("autocomplete", name, "view", str(obj.pk) in {r["value"] for r in auto.json()["results"]})
+        reveal = ui.post(reverse("reveal", args=["service.ticket", obj.pk, "customer_email"]))
+        check("ui reveal", name, "reveal", reveal.status_code == 200)
+        if reveal.status_code == 200:
+            assert obj.customer_email in reveal.content.decode()
+
+    export = ui.get(reverse(rt.url_name("export")), {"format": "csv"})
+    exported = {int(row[0]) for row in export_rows(export, "csv")[1:]} if export.status_code == 200 else set()
+    if not any("export" in allowed(name) for name in tickets):
+        assert export.status_code == 403
+    for name, obj in tickets.items():
+        check("export", name, "export", obj.pk in exported)
+
+    # Writes: the edit form, the API update, the take command; refused ones change nothing.
+    for name, obj in tickets.items():
+        before = state(Ticket, obj)
+        check("ui edit", name, "change", ui.get(reverse(rt.url_name("edit"), args=[obj.pk])).status_code == 200)
+        fresh = Ticket.all_objects.get(pk=obj.pk)
+        patch = api.patch(f"{api_path}/{obj.pk}", json.dumps({"version": fresh.version,
+                                                              "subject": fresh.subject + "改"}),
+                          content_type="application/json", **headers)
+        check("api update", name, "change", patch.status_code == 200)
+        if patch.status_code != 200:
+            assert patch.status_code in (403, 404) and state(Ticket, obj) == before
+        if "view" not in allowed(name):
+            assert patch.status_code == 404  # out of scope: not even its existence
+        if "change" not in allowed(name):  # (taking one that may be taken: the test below)
+            before = state(Ticket, obj)
+            response = api.post(f"{api_path}/{obj.pk}/take", "{}", content_type="application/json", **headers)
+            assert response.status_code in (403, 404) and state(Ticket, obj) == before, (name, response.status_code)
+
+    for name, obj in tickets.items():
+        before = state(Ticket, obj)
+        response = api.delete(f"{api_path}/{obj.pk}", **headers)
+        check("api delete", name, "delete", response.status_code == 204)
+        if response.status_code != 204:
+            assert response.status_code in (403, 404) and state(Ticket, obj) == before
+        else:
+            Ticket.all_objects.filter(pk=obj.pk).update(deleted_at=None)
+        before = state(Ticket, obj)
+        response = ui.post(reverse(rt.url_name("delete"), args=[obj.pk]))
+        check("ui delete", name, "delete", response.status_code == 302)
+        if response.status_code != 302:
+            assert response.status_code in (403, 404) and state(Ticket, obj) == before
+        else:
+            Ticket.all_objects.filter(pk=obj.pk).update(deleted_at=None)
+
+
+def test_taking_a_queue_ticket_moves_it_out_of_the_queue(users, tickets):
+    """agent takes the queue ticket: it is theirs now; agent2 still sees it (same team), rep1 never did."""
+    from guanxi.service.models import Ticket
+
+    queue = tickets["queue"]
+    api, headers = api_client(users["agent"])
+    assert api.post(f"/api/v1/tickets/{queue.pk}/take", "{}", content_type="application/json",
+                    **headers).status_code == 200
+    queue.refresh_from_db()
+    assert queue.owner == users["agent"]
+    for viewer, visible in (("agent2", True), ("supervisor", True), ("rep1", False), ("auditor", False)):
+        assert Ticket.objects.restrict(users[viewer], "view").filter(pk=queue.pk).exists() == visible, viewer
+    assert not Ticket.objects.restrict(users["marketer"], "change").filter(pk=queue.pk).exists()
