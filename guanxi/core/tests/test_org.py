@@ -559,7 +559,22 @@ def explain_records(users, org):
     AccountFactory(owner=former)
     records = [a1, a2, am, a_agent, a_none, a_team_shared, c1, c_shared, rel,
                Account.all_objects.get(pk=binned.pk), AccountRelation.all_objects.get(pk=rel_to_binned.pk)]
-    return records + _sales_records(users, org)
+    return records + _sales_records(users, org) + _ticket_records(users)
+
+
+def _ticket_records(users):
+    """Service tickets: unassigned in the service team's queue, an agent's, a sales rep's, unassigned in
+    another team's queue and in none, and one in the recycle bin."""
+    from guanxi.service.models import Ticket
+
+    service_team = users["agent"].team
+    other_team = Team.objects.create(name="售后二组")
+    specs = [(None, service_team), (users["agent"], service_team), (users["rep1"], None), (None, other_team),
+             (None, None)]
+    tickets = [Ticket.objects.create(subject="工单", owner=owner, team=team) for owner, team in specs]
+    binned = Ticket.objects.create(subject="已删工单", owner=users["agent2"], team=service_team,
+                                   deleted_at=timezone.now())
+    return [*tickets, Ticket.all_objects.get(pk=binned.pk)]
 
 
 def _sales_records(users, org):
@@ -615,8 +630,26 @@ def test_explain_agrees_with_restrict_everywhere(users, explain_records):
     assert disagreements == [], "\n".join(map(str, disagreements))
     # The set is not trivial: every record type is both granted and refused somewhere.
     assert outcomes == {(key, ok) for key in ("customers.account", "customers.contact", "customers.accountrelation",
-                                              "sales.lead", "sales.opportunity", "activities.interaction")
+                                              "sales.lead", "sales.opportunity", "activities.interaction",
+                                              "service.ticket")
                         for ok in (True, False)}
+
+
+def test_explain_names_the_team_queue_and_agrees_with_restrict(users, explain_records):
+    from guanxi.service.models import Ticket
+
+    queue = Ticket.objects.get(subject="工单", owner=None, team=users["agent"].team)
+    cases = [("agent", "view", True), ("agent2", "change", True), ("supervisor", "view", True),
+             ("agent", "assign", False), ("agent", "delete", False), ("supervisor", "delete", False),
+             ("rep1", "view", False), ("marketer", "view", True), ("marketer", "change", False),
+             ("auditor", "view", False)]
+    for username, action, expected in cases:
+        user = User.objects.get(username=username)
+        decision, reasons = explain(user, queue, action)
+        actual = Ticket.objects.restrict(User.objects.get(username=username), action).filter(pk=queue.pk).exists()
+        assert decision == actual == expected, (username, action)
+        if expected and username != "marketer":  # granted by the queue, and the reason names its team
+            assert any(r.granted and queue.team.name in r.text for r in reasons), reasons
 
 
 def test_explain_names_the_pool_and_agrees_with_restrict(users, explain_records):
