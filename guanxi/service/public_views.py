@@ -77,9 +77,12 @@ def _language(request, default):
 
 
 def _private(response):
-    """The URL is the secret: no caching, no indexing, no Referer to the sites the page links to."""
+    """The URL is the secret: no caching, no indexing, no Referer to the sites the page links to.
+
+    "same-origin", not "no-referrer": under "no-referrer" browsers send `Origin: null` with the page's own
+    POSTs, which Django's CSRF check refuses (403) — the form and the status page could not be sent."""
     response["Cache-Control"] = "private, no-store, max-age=0"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -153,7 +156,9 @@ def _status_context(ticket, token, language, reply_form=None, rating_form=None, 
     url = reverse("service_public:status", args=[token])
     return {
         "ticket": ticket, "token": token, "language": language, "url": url, "action": _with_lang(url, language),
-        "steps": [{"label": label, "done": i < step, "current": i == step} for i, (_key, label) in enumerate(STEPS)],
+        # "Waiting for you" is a detour, not a stage every ticket passes: it is never shown as done.
+        "steps": [{"label": label, "done": i < step and key != "waiting", "current": i == step}
+                  for i, (key, label) in enumerate(STEPS)],
         "status_label": CUSTOMER_STATUS.get(ticket.status, ""),
         "history": _history(ticket), "conversation": _conversation(ticket, attachments),
         "request_attachments": attachments.get(None, []),

@@ -62,7 +62,7 @@ def test_the_page_shows_the_ticket_in_its_language_with_private_headers(visitor,
     assert response.status_code == 200
     assert ticket.reference in html and "包装破损" in html and "我们会补发一个新箱子" in html
     assert 'lang="zh-hans"' in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "noindex" in response["X-Robots-Tag"]
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     # The agent by display name only; the stepper marks "being handled" as current.
@@ -115,7 +115,7 @@ def test_the_link_cannot_be_guessed(visitor, users, mangle):
     assert response.status_code == 404
     assert 'id="link-invalid"' in html
     assert "包装破损" not in html and "另一个客户" not in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_signed_key_of_one_ticket_does_not_open_another(visitor, users):
@@ -212,6 +212,9 @@ def test_resolved_ticket_reopens_on_reply(visitor, users):
     svc.ticket_set_status(actor=users["agent"], ticket=ticket, status=TicketStatus.RESOLVED)
     html = visitor.get(url(ticket, lang="en")).content.decode()
     assert "your ticket will be reopened" in html
+    # The stepper: resolved is current; the "waiting for you" detour was never taken, so it is not done.
+    assert '<li class="current" aria-current="step">Resolved</li>' in html
+    assert '<li class="">Waiting for you</li>' in html and '<li class="done">Being handled</li>' in html
     assert post(visitor, url(ticket), action="reply", body="还是坏的").status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.IN_PROGRESS and ticket.reopened_count == 1
