@@ -249,3 +249,31 @@ def test_two_sweeps_at_once_escalate_once(users):
         assert len(events(ticket, TicketEventKind.ESCALATED)) == 1
         assert len(escalations(ticket)) == 1
     assert len(notes(users["supervisor"], "ticket_escalated")) == 5
+
+
+def test_sla_check_is_a_periodic_job_every_minute():
+    from guanxi.core.scheduler import periodic_jobs
+
+    assert dict(periodic_jobs())["guanxi.service.tasks.sla_check"] == "* * * * *"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_check_jobs_on_two_real_workers_escalate_once(db_job_workers, users):
+    """Four sla_check jobs on the database queue, run by two `guanxi worker` processes at once."""
+    from django.tasks import TaskResultStatus, task_backends
+
+    from guanxi.service.tasks import sla_check
+
+    ticket = urgent(users)  # created in March: every moment has passed by the real clock
+    db_job_workers.wait_ready(db_job_workers.start(2))
+    jobs = [sla_check.enqueue() for _i in range(4)]
+
+    def results():
+        return [task_backends["default"].get_result(job.id) for job in jobs]
+
+    db_job_workers.wait_until(lambda: all(r.status == TaskResultStatus.SUCCESSFUL for r in results()),
+                              message="four sla_check jobs")
+    totals = {key: sum(r.return_value[key] for r in results()) for key in NOTHING}
+    assert totals == fired(first_response_breach=1, resolution_breach=1)
+    assert len(events(ticket, TicketEventKind.SLA_BREACH)) == 2
+    assert [r.data["reason"] for r in escalations(ticket)] == ["first_response", "resolution"]
