@@ -10,7 +10,8 @@ Every change is audited as SETTINGS_CHANGE with a before/after diff of the model
 the transaction of the change. Deletion is a POST after a confirmation page; a row other rows still
 point at (PROTECT → ProtectedError) is refused with a message naming what uses it, and when the model
 has `is_active` the page offers deactivating it instead. Subclass and override the small hooks
-(`get_queryset`, `sort`, `form_kwargs`, `after_save`, `delete_refusal`, `list_context`) for anything more.
+(`get_queryset`, `sort`, `form_kwargs`, `before_save`, `after_save`, `delete_refusal`, `list_context`)
+for anything more.
 """
 
 from datetime import date, datetime, time
@@ -155,6 +156,9 @@ class ConfigPages:
     def form_kwargs(self, request, obj):
         return {}
 
+    def before_save(self, request, obj):
+        """Runs in the save's transaction before the row is written (e.g. take locks)."""
+
     def after_save(self, request, obj, created):
         """Runs in the save's transaction, before the audit row (e.g. keep a single default)."""
 
@@ -211,6 +215,7 @@ class ConfigPages:
         form = style_form(self.form_class(request.POST or None, instance=obj, **self.form_kwargs(request, obj)))
         if request.method == "POST" and form.is_valid():
             with transaction.atomic():
+                self.before_save(request, form.instance)
                 saved = form.save()
                 self.after_save(request, saved, created=obj is None)
                 self._audit(request, saved, "create" if obj is None else "update", diff(before, snapshot(saved)))
@@ -259,7 +264,7 @@ class ConfigPages:
     def urls(self):
         p, n = self.prefix, self.name
         return [
-            path(p, admin_required(self.list_view), name=f"{n}_list"),
+            path(p, admin_required(require_http_methods(["GET", "HEAD"])(self.list_view)), name=f"{n}_list"),
             path(f"{p}add/", admin_required(require_http_methods(["GET", "POST"])(self.form_view)), name=f"{n}_add"),
             path(f"{p}<int:pk>/", admin_required(require_http_methods(["GET", "POST"])(self.form_view)),
                  name=f"{n}_edit"),

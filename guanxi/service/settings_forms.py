@@ -20,6 +20,7 @@ WEEKDAYS = [
     (6, gettext_lazy("Sunday")),
 ]
 MAX_PASTE_LINES = 500
+MIN_YEAR, MAX_YEAR = 2000, 2100  # a dated day outside these is a typo
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -252,6 +253,9 @@ class CalendarDayForm(forms.ModelForm):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise forms.ValidationError(_("Enter a date between %(first)d and %(last)d.") % {
+                "first": MIN_YEAR, "last": MAX_YEAR})
         if CalendarDay.objects.filter(calendar=self.calendar, date=day).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("This calendar already has an entry for this date."))
         return day
@@ -301,8 +305,9 @@ class CalendarDaysPasteForm(forms.Form):
             day = date.fromisoformat(parts[0])
         except ValueError:
             raise ValueError(_("“%(value)s” is not a date (YYYY-MM-DD).") % {"value": parts[0][:20]}) from None
-        if not 2000 <= day.year <= 2100:
-            raise ValueError(_("%(value)s is out of range (2000–2100).") % {"value": day.isoformat()})
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise ValueError(_("%(value)s is out of range (%(first)d–%(last)d).") % {
+                "value": day.isoformat(), "first": MIN_YEAR, "last": MAX_YEAR})
         kind = KIND_WORDS.get(parts[1].casefold())
         if kind is None:
             raise ValueError(_("“%(value)s” is neither holiday nor workday.") % {"value": parts[1][:20]})

@@ -138,6 +138,11 @@ class CalendarPages(ConfigPages):
     def get_queryset(self, request):
         return BusinessCalendar.objects.annotate(n_days=Count("days"))
 
+    def before_save(self, request, obj):
+        # Saves of calendars take turns (rows locked in id order: no deadlock), so two administrators
+        # making different calendars the default at once still leave exactly one.
+        list(BusinessCalendar.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
     def after_save(self, request, obj, created):
         if obj.is_default:  # exactly one default: this one now
             for other in BusinessCalendar.objects.filter(is_default=True).exclude(pk=obj.pk):

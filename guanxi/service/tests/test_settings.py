@@ -1,9 +1,12 @@
 """Service settings pages: administrators configure categories, assignment rules, SLA policies, business
 calendars and their dated days; everyone else is turned away and nothing changes."""
 
+import threading
 from datetime import date
 
 import pytest
+from django.db import connection, connections
+from django.test import Client
 from django.urls import reverse
 
 from guanxi.core.choices import AuditAction
@@ -326,6 +329,11 @@ def test_days_list_per_year_and_crud(admin_en):
     assert r.status_code == 302 and "year=2027" in r["Location"]
     day = cal.days.get(date=date(2027, 1, 1))
     assert audits("service.calendarday").filter(record_id=day.pk, data__event="create").exists()
+    for bad in ("1999-12-31", "2027-02-30", "not a date", ""):
+        r = admin_en.post(f"/service/settings/calendars/{cal.pk}/days/add/", {"date": bad, "kind": "holiday"})
+        assert r.status_code == 422, bad
+    r = admin_en.post(f"/service/settings/calendars/{cal.pk}/days/add/", {"date": "2027-01-02", "kind": "nope"})
+    assert r.status_code == 422 and not cal.days.filter(date=date(2027, 1, 2)).exists()
     # Same date twice: refused.
     r = admin_en.post(f"/service/settings/calendars/{cal.pk}/days/add/",
                       {"date": "2027-01-01", "kind": "workday", "name": ""})
@@ -410,3 +418,32 @@ def test_categories_in_tree_order(admin_en):
     assert form.index("Billing › Invoice") > form.index(">Billing<") > form.index("Delivery › Wrong item")
     cells = admin_en.get("/service/settings/categories/").context["rows"][0]["cells"]
     assert cells[1]["value"] == 0  # ticket count shown as 0, not as missing
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="needs PostgreSQL: SQLite has a single writer, so the requests cannot overlap")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_default_changes_leave_one_default(users):
+    """Four administrators make four different calendars the default at the same moment."""
+    calendars = [BusinessCalendar.objects.create(name=f"C{i}") for i in range(4)]
+    barrier, errors, statuses = threading.Barrier(4), [], []
+
+    def work(cal):
+        try:
+            c = Client()
+            c.force_login(users["admin"])
+            barrier.wait()
+            r = c.post(f"/service/settings/calendars/{cal.pk}/", cal_post(name=cal.name, is_default="on"))
+            statuses.append(r.status_code)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(cal,)) for cal in calendars]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and statuses == [302] * 4
+    assert BusinessCalendar.objects.filter(is_default=True).count() == 1
