@@ -16,6 +16,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1366, "height": 900}  # as the other browser tests
+PHONE = {"width": 390, "height": 844}
 RULE_NAME = "产品质量投诉 → 客户服务部"
 SUBJECT = "电饭煲内胆涂层脱落"
 DESCRIPTION = "上周购买的智能电饭煲，使用三次后内胆涂层开始成片脱落，担心影响健康，希望尽快处理。"
@@ -231,6 +232,10 @@ def test_complaint_loop_form_to_analytics(browser, routing, browser_users, scree
     assert "You rated us 5/5. Thank you for your feedback!" in customer.locator("#rating-thanks").inner_text()
     assert "Write to us" in customer.locator("#reply").inner_text()
     assert NOTE not in customer.content()
+    # On a phone the status page fits the screen (no sideways scrolling).
+    customer.set_viewport_size(PHONE)
+    assert customer.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(customer, "service-status-phone")
 
     # -- 7. The supervisor (manager of 客户服务部) sees it in the analytics and drills down to it.
     supervisor = browser("supervisor")
@@ -243,7 +248,10 @@ def test_complaint_loop_form_to_analytics(browser, routing, browser_users, scree
         categories = supervisor.locator("#analytics-categories tbody tr.fw-semibold", has_text="产品质量")
     assert categories.locator("td").last.inner_text().strip() == "1"
     supervisor.locator("[data-chart=categories] canvas").first.wait_for()  # ECharts drew
+    supervisor.wait_for_timeout(1200)  # the bars' grow-in animation ends (for the screenshot)
     screenshot(supervisor, "service-analytics")
+    supervisor.locator("#analytics-categories").scroll_into_view_if_needed()
+    screenshot(supervisor, "service-analytics-categories")
 
     supervisor.locator("#analytics-csat tr[data-score='5'] a").click()
     supervisor.wait_for_url(re.compile(r"/tickets/\?.*csat=5"))

@@ -85,7 +85,7 @@ def test_a_complaint_becomes_a_web_ticket_with_its_link(visitor, settings):
     assert ticket.reference in html and "Thank you" in html
     link = re.search(r'id="status-link"[^>]*>([^<]+)<', html).group(1)
     assert svc.ticket_from_token(re.search(r"/support/t/([^/]+)/", link).group(1)) == ticket
-    assert response["Referrer-Policy"] == "no-referrer" and "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "same-origin" and "no-store" in response["Cache-Control"]
     # The acknowledgement email with the link, in the customer's language.
     email = OutboundEmail.objects.get(to="wang.fang@example.cn")
     assert ticket.reference in email.subject and "We received your request" in email.subject
