@@ -120,7 +120,7 @@ COMMENTS = {
     "high": {"zh": ["处理很及时，谢谢！", "客服很专业。", ""],
              "en": ["Quick and friendly, thanks!", "Very helpful.", ""]},
 }
-CSAT_WEIGHTS = [4, 5, 10, 31, 50]  # 1..5: skewed to 4–5
+CSAT_WEIGHTS = [3, 4, 9, 32, 52]  # 1..5: skewed to 4–5
 CSAT_WEIGHTS_LATE = [14, 14, 20, 28, 24]  # after a missed target
 
 
