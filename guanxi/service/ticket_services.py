@@ -136,8 +136,10 @@ def ticket_create(*, actor, fields, related=None, at=None, message_id=None, file
               data={"changes": diff({}, snapshot(ticket), Ticket)})
     if owner is not None:
         ticket_assign(actor=actor, ticket=ticket, owner=owner, at=now)
-    else:
-        ticket_assign_auto(ticket=ticket, actor=actor, at=now)
+    elif ticket_assign_auto(ticket=ticket, actor=actor, at=now) is None and actor is not None and actor.team_id:
+        # No rule placed it: it waits in the queue of the team of whoever recorded it, so that they (and
+        # their teammates) still see it and someone can take it.
+        _assign(ticket, actor=actor, owner=None, team=actor.team, at=now, data={"method": "creator_team"})
     if notify_customer:
         customer_email(ticket, "created", key=f"ticket:{ticket.pk}:created")
     return ticket

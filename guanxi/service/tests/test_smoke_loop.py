@@ -35,3 +35,14 @@ def test_loop(users):
     subjects = list(OutboundEmail.objects.values_list("subject", flat=True))
     assert len(subjects) == 3, subjects  # created, reply, resolved
     print(subjects)
+
+
+@pytest.mark.django_db
+def test_ticket_no_rule_waits_in_creators_team_queue(users):
+    rep1 = users["rep1"]
+    t = svc.ticket_create(actor=rep1, fields={"subject": "Invoice wrong", "channel": "phone"})
+    t.refresh_from_db()
+    assert t.owner is None and t.team == rep1.team and t.status == TicketStatus.NEW
+    assert Ticket.objects.restrict(rep1, "view").filter(pk=t.pk).exists()
+    assert Ticket.objects.restrict(users["rep2"], "change").filter(pk=t.pk).exists()
+    assert not Ticket.objects.restrict(users["rep3"], "view").filter(pk=t.pk).exists()
