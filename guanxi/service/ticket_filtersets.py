@@ -24,6 +24,8 @@ class TicketFilterSet(RecordFilterSet):
     contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
                                           max_value=MAX_ID)
     product = django_filters.CharFilter(field_name="product", lookup_expr="icontains", label=_("Product"))
+    # The queue a ticket is in (the analytics' team filter drills down with it).
+    team = django_filters.NumberFilter(field_name="team_id", label=_("Team ID"), min_value=1, max_value=MAX_ID)
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("Unassigned"))
     breached = django_filters.BooleanFilter(method="filter_breached", label=_("SLA breached"))
