@@ -262,19 +262,17 @@ def status_attachment(request, token, pk):
 
 
 def _matching_contact(email, phone):
-    """The contact the customer's email or phone number belongs to (the oldest one), or None."""
+    """The contact the customer is (the oldest with their email), or None. The phone number decides only
+    when no email was given: with an email that is not the contact's, the acknowledgement and the link
+    would go to the contact's address instead of the person who wrote."""
     from guanxi.customers.filtersets import contact_email_q, contact_phone_q
     from guanxi.customers.models import Contact
 
-    condition = None
-    if phone:
-        condition = contact_phone_q(phone)
     if email:
-        q = contact_email_q(email)
-        condition = q if condition is None else condition | q
-    if condition is None:
-        return None
-    return Contact.objects.filter(condition).order_by("pk").first()
+        return Contact.objects.filter(contact_email_q(email)).order_by("pk").first()
+    if phone:
+        return Contact.objects.filter(contact_phone_q(phone)).order_by("pk").first()
+    return None
 
 
 def _complaint_fields(cd):

@@ -106,6 +106,14 @@ def test_a_known_contact_is_matched_by_email_or_phone(visitor, users):
     assert tickets[1].customer_phone == "+8613800001234"
 
 
+def test_a_phone_number_does_not_redirect_the_link_to_another_address(visitor, users):
+    ContactFactory(name="王伟", email="wang.wei@example.cn", mobile="+8613800001234", owner=users["rep1"])
+    submit(visitor, email="someone.else@example.com", phone="13800001234")
+    ticket = Ticket.objects.get()
+    assert ticket.contact is None
+    assert list(OutboundEmail.objects.values_list("to", flat=True)) == ["someone.else@example.com"]
+
+
 def test_phone_only_is_enough(visitor):
     response = submit(visitor, lang="en", email="", phone="13800001234")
     assert response.status_code == 200
