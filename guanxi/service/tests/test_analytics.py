@@ -233,3 +233,16 @@ def test_query_count_bounded(data, users, django_assert_max_num_queries, client_
     with django_assert_max_num_queries(45):
         assert c.get(reverse("service:analytics"), {"date_from": "2026-03-01",
                                                     "date_to": "2026-03-31"}).status_code == 200
+
+
+def test_team_filter_drills_down_by_team(data, users, client_for):
+    team = users["agent"].team
+    c = client_for("admin")
+    r = c.get(reverse("service:analytics"), {"date_from": "2026-03-01", "date_to": "2026-03-31", "team": team.pk})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'data-kpi="total">4<' in html and f"team={team.pk}" in html
+    listing = c.get("/tickets/", {"created_after": "2026-03-01", "created_before": "2026-03-31", "team": team.pk})
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert data["a"].subject in body and data["e"].subject not in body
