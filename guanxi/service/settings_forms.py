@@ -291,7 +291,11 @@ class CalendarDaysPasteForm(forms.Form):
                 errors.append(forms.ValidationError(
                     _("Line %(n)d: %(error)s") % {"n": number, "error": e.args[0]}))
         if errors:
-            raise forms.ValidationError(errors[:20])
+            shown = errors[:20]
+            if len(errors) > len(shown):
+                shown.append(forms.ValidationError(_("… and %(n)d more lines with errors.") % {
+                    "n": len(errors) - len(shown)}))
+            raise forms.ValidationError(shown)
         if not rows:
             raise forms.ValidationError(_("Paste at least one day."))
         return rows

@@ -392,6 +392,14 @@ def test_paste_bad_line_saves_nothing(admin_en, bad, message):
     assert CalendarDay.objects.count() == n and AuditEvent.objects.count() == audit_n
 
 
+def test_paste_many_bad_lines_are_summarised(admin_en):
+    cal = BusinessCalendar.objects.get(is_default=True)
+    r = admin_en.post(f"/service/settings/calendars/{cal.pk}/days/paste/", {"lines": "bad\n" * 25})
+    assert r.status_code == 422
+    html = r.content.decode()
+    assert "Line 20:" in html and "Line 21:" not in html and "and 5 more lines with errors" in html
+
+
 def test_paste_errors_in_chinese(admin):
     cal = BusinessCalendar.objects.get(is_default=True)
     r = admin.post(f"/service/settings/calendars/{cal.pk}/days/paste/", {"lines": "2027-99-01 holiday"})
