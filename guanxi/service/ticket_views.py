@@ -166,8 +166,9 @@ def _version(request):
     return int(raw) if is_id(raw) else None
 
 
-def _respond(request, ticket, message, ok=True):
-    """htmx: the refreshed panels with the outcome inline; otherwise back to the ticket with a message."""
+def _respond(request, ticket, message, ok=True, draft=None):
+    """htmx: the refreshed panels with the outcome inline (a refused reply or note keeps its text in the
+    box as `draft`); otherwise back to the ticket with a message."""
     if request.htmx:
         fresh = Ticket.objects.restrict(request.user, "view").filter(pk=ticket.pk).select_related(
             "owner", "team", "account", "contact", "category", "escalated_to").first()
@@ -178,6 +179,8 @@ def _respond(request, ticket, message, ok=True):
             return response
         context = workspace_context(fresh, request)
         context.update({"flash": message, "flash_ok": ok, "oob": True})
+        if draft and not ok:
+            context[f"draft_{draft}"] = request.POST.get("body", "")
         return render(request, "service/_ticket_response.html", context)
     (messages.success if ok else messages.error)(request, message)
     if Ticket.objects.restrict(request.user, "view").filter(pk=ticket.pk).exists():
@@ -185,20 +188,21 @@ def _respond(request, ticket, message, ok=True):
     return redirect("service:ticket_list")
 
 
-def _run(request, ticket, command, success):
+def _run(request, ticket, command, success, draft=None):
     """Run `command()` and answer with `success` or the service's error as a clear message (never a 500)."""
     try:
         command()
     except svc.TicketStateError as e:
-        return _respond(request, ticket, e.message, ok=False)
+        message = e.message
     except Conflict:
-        return _respond(request, ticket, _("Someone else changed this ticket meanwhile. Here is the latest "
-                                           "state; please try again."), ok=False)
+        message = _("Someone else changed this ticket meanwhile. Here is the latest state; please try again.")
     except ValidationError as e:
-        return _respond(request, ticket, " ".join(e.messages), ok=False)
+        message = " ".join(e.messages)
     except PermissionDenied as e:
-        return _respond(request, ticket, str(e) or _("Your role does not allow this."), ok=False)
-    return _respond(request, ticket, success)
+        message = str(e) or _("Your role does not allow this.")
+    else:
+        return _respond(request, ticket, success)
+    return _respond(request, ticket, message, ok=False, draft=draft)
 
 
 @login_required
@@ -231,7 +235,7 @@ def ticket_reply(request, pk):
     ticket = _load(request, pk)
     return _run(request, ticket, lambda: svc.ticket_reply(
         actor=request.user, ticket=ticket, body=request.POST.get("body", ""), files=request.FILES.getlist("files"),
-        version=_version(request)), _("Reply sent to the customer."))
+        version=_version(request)), _("Reply sent to the customer."), draft="reply")
 
 
 @login_required
@@ -240,7 +244,7 @@ def ticket_note(request, pk):
     ticket = _load(request, pk)
     return _run(request, ticket, lambda: svc.ticket_note(
         actor=request.user, ticket=ticket, body=request.POST.get("body", ""), files=request.FILES.getlist("files")),
-        _("Internal note added."))
+        _("Internal note added."), draft="note")
 
 
 @login_required

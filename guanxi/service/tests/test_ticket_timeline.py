@@ -71,7 +71,8 @@ def test_company_page_timeline_renders_ticket_escaped(users, client_for):
     t = ticket_for(users, account=account, subject="<script>alert(1)</script>")
     users["agent"].language = "en"
     users["agent"].save(update_fields=["language"])
-    html = client_for("agent").get(reverse("activities:timeline", args=["customers.account", account.pk])).content.decode()
+    timeline = reverse("activities:timeline", args=["customers.account", account.pk])
+    html = client_for("agent").get(timeline).content.decode()
     assert "Ticket created" in html and t.get_absolute_url() in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 

@@ -368,3 +368,34 @@ def test_menu_highlights_the_service_dropdown_only_on_service_pages(users, clien
            'id="nav-bi-life-preserver"' in html
     html = c.get(reverse("home")).content.decode()
     assert "dropdown-toggle active" not in html
+
+
+def test_refused_reply_keeps_the_draft(users, agent, ticket, monkeypatch):
+    monkeypatch.setattr(svc, "MAX_ATTACHMENT_BYTES", 10)
+    before = state(ticket)
+    big = SimpleUploadedFile("big.bin", b"x" * 11, content_type="application/octet-stream")
+    draft = "Dear <customer>, sorry"
+    r = agent.post(url("reply", ticket), {"body": draft, "files": [big]}, **HX)
+    html = r.content.decode()
+    assert r.status_code == 200 and "“big.bin” is larger than" in html
+    assert "Dear &lt;customer&gt;, sorry</textarea>" in html
+    assert state(ticket) == before and not TicketAttachment.objects.exists()
+    r = agent.post(url("note", ticket), {"body": "   "}, **HX)
+    assert 'class="nav-link active" id="tab-note"' in r.content.decode()
+
+
+def test_detail_queries_do_not_grow_with_the_conversation(users, agent, ticket):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for _round in range(2):
+        for i in range(3):
+            f = SimpleUploadedFile(f"f{i}.txt", b"x", content_type="text/plain")
+            svc.ticket_reply(actor=users["agent"], ticket=ticket, body=f"reply {i}", files=[f])
+            svc.ticket_note(actor=users["agent2"], ticket=ticket, body=f"note {i}")
+            svc.ticket_customer_reply(ticket=ticket, body=f"customer {i}")
+        with CaptureQueriesContext(connection) as ctx:
+            assert agent.get(ticket.get_absolute_url()).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1] and counts[1] <= 30, counts
