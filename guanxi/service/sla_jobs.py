@@ -67,11 +67,14 @@ def _extra_filter(moment):
     return {"resolved_at__isnull": True} if moment.target == SlaTarget.FIRST_RESPONSE else {}
 
 
+def due_queryset(moment, now):
+    """The tickets whose `moment` has passed and not fired, oldest first: a range scan of its partial index."""
+    return (Ticket.objects.filter(**moment.index_filter, **_extra_filter(moment), **{f"{moment.at_field}__lte": now})
+            .order_by(moment.at_field).values_list("pk", flat=True))
+
+
 def due_ids(moment, now, limit=BATCH):
-    """Ids of the tickets whose `moment` has passed and not fired: an index range scan, oldest first."""
-    qs = (Ticket.objects.filter(**moment.index_filter, **_extra_filter(moment), **{f"{moment.at_field}__lte": now})
-          .order_by(moment.at_field).values_list("pk", flat=True))
-    return list(qs[:limit])
+    return list(due_queryset(moment, now)[:limit])
 
 
 def _stamp(moment, pk, now):
@@ -82,11 +85,14 @@ def _stamp(moment, pk, now):
     ).update(**{moment.stamp_field: now}))
 
 
-def _recipient(ticket):
-    """Who hears about a warning or breach: the assignee, or for a ticket in a queue the team's manager."""
+def _recipient(moment, ticket):
+    """Who hears about a warning or breach: the assignee. A warning on a ticket still in a queue goes to
+    the team's manager; a breach reaches them anyway, as the escalation."""
     from .ticket_services import escalation_target
 
-    return ticket.owner if ticket.owner_id else escalation_target(ticket)
+    if ticket.owner_id:
+        return ticket.owner
+    return escalation_target(ticket) if moment.kind == "warning" else None
 
 
 def _when(due, user):
@@ -137,7 +143,7 @@ def sla_fire(moment, pk, now):
     kind = TicketEventKind.SLA_WARNING if moment.kind == "warning" else TicketEventKind.SLA_BREACH
     TicketEvent.objects.create(ticket=ticket, kind=kind, actor=None, at=now,
                                data={"target": str(moment.target), "due": due.isoformat() if due else None})
-    recipient = _recipient(ticket)
+    recipient = _recipient(moment, ticket)
     if recipient is not None:
         _notify(recipient, f"ticket_sla_{moment.kind}", ticket,
                 lambda: _message(moment, ticket, due, recipient), key=_key(moment, ticket, due))

@@ -19,7 +19,7 @@ from guanxi.core.models import AuditEvent, Notification
 from guanxi.service import ticket_services as svc
 from guanxi.service.choices import TicketEventKind, TicketStatus
 from guanxi.service.models import Ticket, TicketEvent
-from guanxi.service.sla_jobs import MOMENTS, _extra_filter, due_ids, sla_sweep
+from guanxi.service.sla_jobs import MOMENTS, due_ids, due_queryset, sla_sweep
 
 SH = ZoneInfo("Asia/Shanghai")
 NOTHING = {"first_response_warning": 0, "first_response_breach": 0, "resolution_warning": 0,
@@ -178,6 +178,10 @@ class TestSweep:
         assert ticket.owner_id is None and ticket.team == agent.team
         sla_sweep(now=t(2026, 3, 4, 9, 16))
         assert len(notes(supervisor, "ticket_sla_warning")) == 1
+        # The breach reaches the manager once, as the escalation.
+        sla_sweep(now=t(2026, 3, 4, 9, 31))
+        assert len(notes(supervisor, "ticket_escalated")) == 1
+        assert notes(supervisor, "ticket_sla_breach") == []
 
     def test_deleted_tickets_and_batches(self, users):
         tickets = [urgent(users, f"T{i}") for i in range(3)]
@@ -203,10 +207,7 @@ class TestSweep:
         names = {"first_response_warn_at": "ticket_fr_warn_idx", "first_response_due": "ticket_fr_due_idx",
                  "resolution_warn_at": "ticket_res_warn_idx", "resolution_due": "ticket_res_due_idx"}
         for moment in MOMENTS:
-            qs = (Ticket.objects.filter(**moment.index_filter, **_extra_filter(moment),
-                                        **{f"{moment.at_field}__lte": t(2026, 3, 5)})
-                  .order_by(moment.at_field).values_list("pk", flat=True)[:200])
-            plan = qs.explain()
+            plan = due_queryset(moment, t(2026, 3, 5))[:200].explain()
             assert names[moment.at_field] in plan, plan
         assert due_ids(MOMENTS[0], t(2026, 3, 5)) != []
 
