@@ -99,6 +99,10 @@ class TokenAuth(HttpBearer):
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)  # at most once a minute
         request.user = found.user
+        # As UserPreferencesMiddleware does for a browser session: labels and messages in the user's language.
+        if found.user.language:
+            translation.activate(found.user.language)
+            request.LANGUAGE_CODE = translation.get_language()
         return found.user
 
 

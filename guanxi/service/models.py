@@ -293,9 +293,11 @@ class Ticket(Record, OwnedMixin, TaggedMixin):
             models.Index(fields=["account", "-created_at"], name="ticket_account_idx"),
             # The scheduler's SLA sweep: open clocks not yet stamped, by the time they fire.
             models.Index(fields=["first_response_warn_at"], name="ticket_fr_warn_idx",
-                         condition=models.Q(first_responded_at__isnull=True, first_response_warned_at__isnull=True)),
+                         condition=models.Q(first_responded_at__isnull=True, first_response_warned_at__isnull=True,
+                                            resolved_at__isnull=True)),
             models.Index(fields=["first_response_due"], name="ticket_fr_due_idx",
-                         condition=models.Q(first_responded_at__isnull=True, first_response_breached_at__isnull=True)),
+                         condition=models.Q(first_responded_at__isnull=True, first_response_breached_at__isnull=True,
+                                            resolved_at__isnull=True)),
             models.Index(fields=["resolution_warn_at"], name="ticket_res_warn_idx",
                          condition=models.Q(resolved_at__isnull=True, resolution_warned_at__isnull=True)),
             models.Index(fields=["resolution_due"], name="ticket_res_due_idx",

@@ -413,7 +413,8 @@ def ticket_escalate(*, actor, ticket, reason="manual", at=None, key=None):
     if locked.escalated_at is None:
         locked.escalated_at, locked.escalated_to = now, target
         names += ["escalated_at", "escalated_to"]
-    _save(locked, *names)
+        # Only the first escalation changes the ticket; a later one must not make an open form stale.
+        _save(locked, *names)
     _event(locked, TicketEventKind.ESCALATED, actor, now, reason=reason, to=target.pk if target else None,
            to_label=str(target) if target else "")
     audit_log(actor=actor, action=AuditAction.TICKET_ESCALATE, obj=locked,
