@@ -11,6 +11,18 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 pytest_plugins = ["guanxi.framework.testing.mailservers", "guanxi.framework.testing.workers"]
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: a request through the test client (session or bearer
+    token) activates its user's language in the test's own thread, and that would leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def users(db):
     from guanxi.customers.demo import seed_users

@@ -215,6 +215,12 @@ CACHES = {"default": (
 # Public web-to-lead form: at most this many submissions per client IP per window (seconds).
 GUANXI_WEB_FORM_RATE_LIMIT = env("GUANXI_WEB_FORM_RATE_LIMIT", 5, int)
 GUANXI_WEB_FORM_RATE_WINDOW = env("GUANXI_WEB_FORM_RATE_WINDOW", 600, int)
+# Customers' pages without login: the public complaint form and the ticket status page (per client IP).
+GUANXI_COMPLAINT_RATE_LIMIT = env("GUANXI_COMPLAINT_RATE_LIMIT", 5, int)
+GUANXI_COMPLAINT_RATE_WINDOW = env("GUANXI_COMPLAINT_RATE_WINDOW", 600, int)
+GUANXI_SUPPORT_RATE_LIMIT = env("GUANXI_SUPPORT_RATE_LIMIT", 20, int)
+GUANXI_SUPPORT_RATE_WINDOW = env("GUANXI_SUPPORT_RATE_WINDOW", 600, int)
+GUANXI_TICKET_MAX_ATTACHMENT_BYTES = env("GUANXI_TICKET_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024, int)
 
 TASKS = {"default": {"BACKEND": TASKS_BACKEND}}  # one queue, "default": every worker serves it
 if TASKS_BACKEND == TASK_BACKEND_ALIASES["redis"]:

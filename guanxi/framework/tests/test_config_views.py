@@ -120,7 +120,7 @@ def test_protected_after_the_confirmation_page(admin, users):
     svc.ticket_create(actor=users["agent"], fields={"subject": "Rude", "category": service, "customer_name": "W"})
     with mock.patch.object(config_views, "deletion_effects", return_value=([], [])):
         r = admin.post(f"/cfg/{service.pk}/delete/")
-    assert r.status_code == 409 and "1 ticket" in r.context["refusal"]
+    assert r.status_code == 409 and "（1 工单）" in r.context["refusal"]  # the admin works in Chinese
     assert TicketCategory.objects.filter(pk=service.pk).exists() and not rows().exists()
 
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from guanxi.activities.timeline import Filters, timeline_page
 from guanxi.customers.tests.factories import AccountFactory, ContactFactory
@@ -37,9 +37,10 @@ def test_company_timeline_shows_ticket_milestones(users):
     svc.ticket_set_status(actor=users["agent"], ticket=t, status=TicketStatus.RESOLVED)
     svc.ticket_rate(ticket=t, score=4, comment="ok")
     items = ticket_items(account, users["agent"])
-    assert [str(i.kind_label) for i in items] == ["Ticket rated", "Ticket resolved", "Ticket created"]
+    with translation.override("en"):
+        assert [str(i.kind_label) for i in items] == ["Ticket rated", "Ticket resolved", "Ticket created"]
+        assert ("Satisfaction", "4/5") in [(str(k), v) for k, v in items[0].details]
     assert all(i.title == str(t) and i.url == t.get_absolute_url() for i in items)
-    assert ("Satisfaction", "4/5") in [(str(k), v) for k, v in items[0].details]
     # Type filter: "ticket" picks them; another type leaves them out.
     assert len(ticket_items(account, users["agent"], kinds=frozenset({"ticket"}))) == 3
     assert ticket_items(account, users["agent"], kinds=frozenset({"call"})) == []
