@@ -249,6 +249,12 @@ class Ticket(Record, OwnedMixin, TaggedMixin):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
     reopened_count = models.PositiveSmallIntegerField(_("times reopened"), default=0, editable=False)
+    # Working time from creation to the first reply and to the resolution, in business minutes of the SLA
+    # calendar: measured once when it happens, so the analytics add numbers instead of walking calendars.
+    first_response_minutes = models.FloatField(_("first response time (business minutes)"), null=True, blank=True,
+                                               editable=False)
+    resolution_minutes = models.FloatField(_("resolution time (business minutes)"), null=True, blank=True,
+                                           editable=False)
 
     # SLA: due times computed in business time when the policy applies; each warning and breach is
     # stamped exactly once by the scheduler (conditional UPDATE … WHERE …_at IS NULL).

@@ -140,9 +140,9 @@ def workspace_context(ticket, request):
         context["can_take"] = ticket.owner_id != user.pk and ticket.status != TicketStatus.CLOSED
         context["status_url"] = svc.status_url(ticket)
         if access.allows(user, "assign", Ticket):
-            load = svc.open_load()
-            context["agents"] = [(u, load.get(u.pk, 0)) for u in access.assignable_users(user, Ticket)
-                                 .select_related("team")]
+            agents = list(access.assignable_users(user, Ticket).select_related("team"))
+            load = svc.open_load([u.pk for u in agents])
+            context["agents"] = [(u, load.get(u.pk, 0)) for u in agents]
     return context
 
 
