@@ -7,7 +7,8 @@ lead) with 20 bench agents, so the tickets are spread over 22 agents (agent, age
 in four teams; then the tickets over the last 12 months (more of them recent), drawn with the demo's
 category, priority, channel and product weights (``guanxi.service.demo``), their SLA due and warning times
 computed with ``guanxi.service.sla`` on the default calendar and the priority's policy, reply and resolution
-times drawn in business minutes around the targets (most met, some missed), about 10% still open (most of
+times drawn in business minutes around the targets (most met, some missed) and stored on the ticket
+(``first_response_minutes`` / ``resolution_minutes``, as the services store them), about 10% still open (most of
 them recent, some in a team's queue), the rest resolved or closed; warnings and breaches stamped the way
 the sweep stamps them (so that nothing is due: the sweep's steady state), escalations on breaches, CSAT on
 ~60% of the done tickets, a few reopens and one "created" TicketEvent per ticket. Rows go in with COPY in
@@ -23,13 +24,14 @@ interleaved, N rounds of:
 - **detail**: ``GET /tickets/<pk>/`` of the user's most recent demo ticket with a conversation; **SQL**:
   the ticket with its names, its messages, attachments and events;
 - **analytics**: ``GET /service/analytics/`` (the default period: the last 90 days); **selector**:
-  ``service_analytics()``; **durations()**: its business-time part alone; **durations_prefix**: the same
-  figures computed from per-day prefix sums of working minutes (``WorkingClock`` below, a proposed change,
-  checked to give the same medians and averages); **stored_minutes_sql**: one statement computing median
-  and average per category as if the business minutes were stored on the ticket (another proposal;
-  timed on wall-clock minutes, the same cost); **SQL**: the GROUP BY statements of the figures by hand
+  ``service_analytics()``; **durations()**: its business-time part alone, which reads the stored
+  ``Ticket.first_response_minutes`` / ``resolution_minutes``; **durations_walk**: the same figures the way
+  they were computed before those columns (fetch the timestamps, walk the business calendar per ticket),
+  the "before" in the same run, checked to give the same counts, medians and averages;
+  **durations_sql**: the durations by hand, one ``percentile_cont``/``AVG … GROUP BY ROLLUP`` over the
+  stored minutes (checked against the selector); **SQL**: the GROUP BY statements of the figures by hand
   (counts, SLA compliance, CSAT, reopens; per category; per week; CSAT distribution; recurring companies and
-  products) plus the fetch of the rows the durations are computed from.
+  products) plus that durations aggregate.
 
 And once per run (not per user):
 
@@ -96,9 +98,10 @@ from guanxi.customers.models import Account  # noqa: E402
 from guanxi.service import analytics  # noqa: E402
 from guanxi.service.choices import OPEN_STATUSES, TicketEventKind, TicketStatus  # noqa: E402
 from guanxi.service.demo import CATEGORY_WEIGHTS, CHANNELS, PRIORITIES, PRODUCTS, SERVICE_TEAM  # noqa: E402
-from guanxi.service.models import SlaPolicy, Ticket, TicketCategory, TicketEvent, TicketMessage  # noqa: E402
+from guanxi.service.models import BusinessCalendar, SlaPolicy, Ticket, TicketCategory, TicketEvent, TicketMessage  # noqa: E402
 from guanxi.service.sla import (  # noqa: E402
     add_business_minutes,
+    business_minutes_between,
     calendar_spec,
     default_calendar,
     subtract_business_minutes,
@@ -198,11 +201,15 @@ def plan_ticket(rng, now, spec, policies, categories, agents, teams, accounts):
         fr_target, res_target = policy.first_response_minutes, policy.resolution_minutes
     else:
         fr_target, res_target = 240, 1440
-    # Business minutes drawn around the target: ~88% of replies and ~85% of resolutions in time.
-    responded = add_business_minutes(spec, created, int(fr_target * rng.lognormvariate(-0.75, 0.6)))
-    resolved = add_business_minutes(spec, created, int(res_target * rng.lognormvariate(-0.6, 0.55)))
+    # Business minutes drawn around the target: ~88% of replies and ~85% of resolutions in time. They are
+    # also what the ticket stores (first_response_minutes / resolution_minutes), as the services would.
+    fr_minutes = int(fr_target * rng.lognormvariate(-0.75, 0.6))
+    res_minutes = int(res_target * rng.lognormvariate(-0.6, 0.55))
+    responded = add_business_minutes(spec, created, fr_minutes)
+    resolved = add_business_minutes(spec, created, res_minutes)
     if resolved and responded and resolved < responded:
         resolved = responded + datetime.timedelta(minutes=rng.randint(5, 120))
+        res_minutes = round(business_minutes_between(spec, created, resolved), 2)
     if not is_open and (resolved is None or resolved > now):
         is_open = True
     if is_open:
@@ -216,6 +223,8 @@ def plan_ticket(rng, now, spec, policies, categories, agents, teams, accounts):
         closed = resolved + datetime.timedelta(days=7) if resolved + datetime.timedelta(days=7) < now else None
         status = TicketStatus.CLOSED if closed else TicketStatus.RESOLVED
     f.update(status=status, first_responded_at=responded, resolved_at=resolved, closed_at=closed,
+             first_response_minutes=float(fr_minutes) if responded else None,
+             resolution_minutes=float(res_minutes) if resolved else None,
              first_response_due=fr_due, resolution_due=res_due, first_response_warn_at=fr_warn,
              resolution_warn_at=res_warn)
     # The stamps the sweep would have set by now: a moment that passed while its clock was running.
@@ -353,7 +362,7 @@ def sweep_sql(now):
 
 def analytics_sql(user, date_from, date_to, now):
     """The analytics' figures by hand: the KPI aggregate, per category, per week, CSAT, recurring problems,
-    and the rows the business-time durations are computed from (no business time in SQL)."""
+    and the business-time durations (one aggregate over the stored minutes, ``durations_sql``)."""
     where, params = scope_filter(user)
     where = ("t.deleted_at IS NULL AND t.created_at >= %(from)s AND t.created_at < %(to)s" + where)
     params = {**params, "from": analytics.day_start(date_from),
@@ -382,27 +391,25 @@ def analytics_sql(user, date_from, date_to, now):
         WHERE {where} AND t.account_id IN (SELECT account_id FROM top) GROUP BY 1, 2, 3"""
     products = f"""SELECT product, COUNT(*) AS n FROM service_ticket t WHERE {where} AND product <> ''
         GROUP BY 1 ORDER BY n DESC, product LIMIT 10"""
-    rows = f"""SELECT t.category_id, t.created_at, t.first_responded_at, t.resolved_at, p.calendar_id
-        FROM service_ticket t LEFT JOIN service_slapolicy p ON p.id = t.sla_policy_id
-        WHERE {where} AND (t.first_responded_at IS NOT NULL OR t.resolved_at IS NOT NULL)"""
-    return [(sql, params) for sql in (kpi, by_category, by_week, csat, companies, per_company, products, rows)]
+    statements = [(sql, params) for sql in (kpi, by_category, by_week, csat, companies, per_company, products)]
+    return statements + durations_sql(user, date_from, date_to)
 
 
-def stored_minutes_sql(user, date_from, date_to):
-    """What the durations would cost if the business minutes were stored on the ticket when the first
-    response and the resolution happen (a proposal): median and average per top-level category and overall
-    in one statement. Measured on wall-clock minutes as a stand-in for the stored column (same cost)."""
+def durations_sql(user, date_from, date_to):
+    """durations() by hand over the stored business minutes (``Ticket.first_response_minutes``,
+    ``resolution_minutes``): count, median and average per top-level category (the seeded tree has two
+    levels) and overall (the ROLLUP row, ``GROUPING(...) = 1``) in one statement."""
     where, params = scope_filter(user)
     params = {**params, "from": analytics.day_start(date_from),
               "to": analytics.day_start(date_to + datetime.timedelta(days=1))}
-    fr = "extract(epoch FROM t.first_responded_at - t.created_at) / 60"
-    res = "extract(epoch FROM t.resolved_at - t.created_at) / 60"
-    sql = f"""SELECT COALESCE(c.parent_id, c.id) AS top, COUNT({fr}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {fr}),
-          AVG({fr}), COUNT({res}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {res}), AVG({res})
+    fr, res = "t.first_response_minutes", "t.resolution_minutes"
+    sql = f"""SELECT GROUPING(COALESCE(c.parent_id, c.id)), COALESCE(c.parent_id, c.id),
+          COUNT({fr}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {fr}), AVG({fr}),
+          COUNT({res}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {res}), AVG({res})
         FROM service_ticket t LEFT JOIN service_ticketcategory c ON c.id = t.category_id
         WHERE t.deleted_at IS NULL AND t.created_at >= %(from)s AND t.created_at < %(to)s{where}
-          AND (t.first_responded_at IS NOT NULL OR t.resolved_at IS NOT NULL)
-        GROUP BY ROLLUP (1)"""
+          AND ({fr} IS NOT NULL OR {res} IS NOT NULL)
+        GROUP BY ROLLUP (COALESCE(c.parent_id, c.id))"""
     return [(sql, params)]
 
 
@@ -421,63 +428,43 @@ def explain(sql, params=None):
         return "\n".join("    " + r[0] for r in cursor.fetchall())
 
 
-# -- a proposal, measured: business minutes from per-day prefix sums ----------------------------------
+# -- before: durations walking the calendars (the implementation until the minutes were stored) -------
 
-class WorkingClock:
-    """Working minutes since a fixed origin, so that a duration is a subtraction: for each local day, the
-    working minutes of all the days before it (built once per calendar and report), plus the part of the
-    day's periods before the moment. The same result as ``business_minutes_between`` without walking the
-    days between start and end for every ticket."""
+def calendar_specs(calendar_ids):
+    """{calendar id: CalendarSpec} for the calendars used, and the default under None."""
+    from django.db.models import Q
 
-    def __init__(self, spec, first, last):
-        self.spec, self.before, self.periods = spec, {}, {}
-        total, day = 0.0, first
-        while day <= last:
-            self.before[day] = total
-            periods = spec.periods_on(day)
-            self.periods[day] = periods
-            total += sum((end - begin).total_seconds() for begin, end in periods) / 60
-            day += datetime.timedelta(days=1)
-
-    def at(self, moment):
-        day = moment.astimezone(self.spec.tz).date()
-        minutes = self.before[day]
-        for begin, end in self.periods[day]:
-            if moment <= begin:
-                break
-            minutes += ((min(moment, end) - begin).total_seconds()) / 60
-        return minutes
-
-    def between(self, start, end):
-        return max(0.0, self.at(end) - self.at(start)) if end > start else 0.0
+    wanted = {pk for pk in calendar_ids if pk}
+    calendars = list(BusinessCalendar.objects.filter(Q(pk__in=wanted) | Q(is_default=True))
+                     .order_by("-is_default", "id"))
+    specs = {c.pk: calendar_spec(c) for c in calendars}
+    default = next((c for c in calendars if c.is_default), calendars[0] if calendars else None)
+    specs[None] = specs[default.pk] if default else None
+    return specs
 
 
-def durations_prefix(qs, tree):
-    """analytics.durations() with WorkingClock instead of business_minutes_between (same rows, same output)."""
+def durations_walk(qs, tree):
+    """analytics.durations() as it was before Ticket.first_response_minutes / resolution_minutes: fetch
+    the timestamps and walk the business calendar per ticket (``business_minutes_between``). Timed as the
+    "before" in the same run, and checked to give the same figures as the stored minutes."""
     from django.db.models import Q
 
     rows = list(qs.filter(Q(first_responded_at__isnull=False) | Q(resolved_at__isnull=False))
                 .values_list("category_id", "created_at", "first_responded_at", "resolved_at",
                              "sla_policy__calendar_id"))
-    specs = analytics._specs(row[4] for row in rows)
-    if not rows:
-        return analytics.durations(qs, tree)
-    one = datetime.timedelta(days=1)
-    first = min(r[1] for r in rows).date() - one
-    last = max(max(r[2] or r[1], r[3] or r[1]) for r in rows).date() + one
-    clocks = {pk: WorkingClock(spec, first, last) for pk, spec in specs.items() if spec is not None}
+    specs = calendar_specs(row[4] for row in rows)
     fr_all, res_all, per = [], [], {}
     for category_id, created, responded, resolved, calendar_id in rows:
-        clock = clocks.get(calendar_id) or clocks.get(None)
-        if clock is None:
+        spec = specs.get(calendar_id) or specs.get(None)
+        if spec is None:
             continue
         group = per.setdefault(tree.top(category_id) if category_id else None, ([], []))
         if responded:
-            minutes = clock.between(created, responded)
+            minutes = business_minutes_between(spec, created, responded)
             fr_all.append(minutes)
             group[0].append(minutes)
         if resolved:
-            minutes = clock.between(created, resolved)
+            minutes = business_minutes_between(spec, created, resolved)
             res_all.append(minutes)
             group[1].append(minutes)
     by_category = [{"id": pk, "name": tree.label(pk) if pk else "", "first_response": analytics._summary(fr),
@@ -591,7 +578,7 @@ def run_user(user, args, now, plans):
         date_from, date_to = analytics.default_range()
         url = reverse("service:analytics")
         raw = analytics_sql(user, date_from, date_to, now)
-        stored = stored_minutes_sql(user, date_from, date_to)
+        raw_durations = durations_sql(user, date_from, date_to)
         result, q_sel, sel_q = statements(lambda: analytics.service_analytics(user, date_from=date_from,
                                                                               date_to=date_to, now=now))
         out = run_sql(raw)
@@ -601,18 +588,26 @@ def run_user(user, args, now, plans):
         _r, q_view, _v = statements(lambda: get_ok(client, url))
         qs = analytics.tickets(user, date_from=date_from, date_to=date_to)
         tree = analytics.CategoryTree()
-        same_durations(analytics.durations(qs, tree), durations_prefix(qs, tree))
+        stored = analytics.durations(qs, tree)
+        # The stored minutes (seeded, or set by the services) agree with walking the calendar ...
+        same_durations(stored, durations_walk(qs, tree))
+        # ... and the SQL aggregate with the selector (overall: the ROLLUP row).
+        total = next(r for r in out[-1] if r[0] == 1)
+        for (n, median, avg), figures in ((total[2:5], stored["first_response"]), (total[5:8], stored["resolution"])):
+            assert n == figures["count"] and (n == 0 or (abs(float(median) - figures["median"]) < 0.01
+                                                        and abs(float(avg) - figures["average"]) < 0.01)), \
+                (n, median, avg, figures)
         s = measure({
             "view": lambda: get_ok(client, url),
             "selector": lambda: analytics.service_analytics(user, date_from=date_from, date_to=date_to, now=now),
             "durations": lambda: analytics.durations(qs, tree),
-            "durations_prefix": lambda: durations_prefix(qs, tree),
-            "stored_minutes_sql": lambda: run_sql(stored),
+            "durations_walk": lambda: durations_walk(qs, tree),
+            "durations_sql": lambda: run_sql(raw_durations),
             "sql": lambda: run_sql(raw),
         }, args, runs=args.analytics_runs)
         rows.append(row(user.username, "analytics 90 days", s, n=result["total"], q_view=q_view, q_sel=q_sel,
-                        timed_rows=len(out[-1])))
-        plans.append((user.username, "analytics", raw + stored, sel_q))
+                        measured=total[2] + total[5]))
+        plans.append((user.username, "analytics", raw, sel_q))
     return rows
 
 
