@@ -26,8 +26,12 @@ def make_message_id(key=None):
     domain = settings.GUANXI_EMAIL_DOMAIN
     if key:
         import hashlib
+        import hmac
 
-        return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+        # Keyed with the server's secret: replies are threaded onto tickets by the Message-IDs they answer,
+        # so they must not be computable from the (guessable) dedupe key alone.
+        digest = hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()
+        return f"<{digest[:32]}@{domain}>"
     return email.utils.make_msgid(domain=domain)
 
 

@@ -247,8 +247,11 @@ def figures(qs, now=None):
         done=Count("id", filter=Q(status__in=DONE_STATUSES)),
         breached=Count("id", filter=Q(first_response_breached_at__isnull=False)
                        | Q(resolution_breached_at__isnull=False)),
+        # As the sweep and the ticket page see it: a ticket resolved without a reply (spam, a duplicate)
+        # has no first-response target to meet or miss.
         fr_total=Count("id", filter=Q(first_response_due__isnull=False)
-                       & (Q(first_responded_at__isnull=False) | Q(first_response_due__lt=now))),
+                       & (Q(first_responded_at__isnull=False)
+                          | Q(first_response_due__lt=now, resolved_at__isnull=True))),
         fr_met=Count("id", filter=Q(first_response_due__isnull=False) & responded_in_time),
         res_total=Count("id", filter=Q(resolution_due__isnull=False)
                         & (Q(resolved_at__isnull=False) | Q(resolution_due__lt=now))),
@@ -256,6 +259,7 @@ def figures(qs, now=None):
         ever_resolved=Count("id", filter=Q(resolved_at__isnull=False) | Q(reopened_count__gt=0)),
         reopened=Count("id", filter=Q(reopened_count__gt=0)),
         rated=Count("id", filter=Q(csat_score__isnull=False)),
+        rated_done=Count("id", filter=Q(csat_score__isnull=False, status__in=DONE_STATUSES)),
         csat_avg=Avg("csat_score"),
     )
     return {
@@ -269,7 +273,7 @@ def figures(qs, now=None):
         "reopen": {"reopened": agg["reopened"], "resolved": agg["ever_resolved"],
                    "rate": _rate(agg["reopened"], agg["ever_resolved"])},
         "csat": {"average": round(agg["csat_avg"], 2) if agg["csat_avg"] is not None else None,
-                 "rated": agg["rated"], "response_rate": _rate(agg["rated"], agg["done"])},
+                 "rated": agg["rated"], "response_rate": _rate(agg["rated_done"], agg["done"])},
     }
 
 

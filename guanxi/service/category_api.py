@@ -12,10 +12,10 @@ from guanxi.core.choices import AuditAction
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema
 
 from .choices import TicketPriority
-from .models import SlaPolicy, Ticket, TicketAssignmentRule, TicketCategory
+from .models import CATEGORY_MAX_DEPTH, SlaPolicy, Ticket, TicketAssignmentRule, TicketCategory
 
 RECORD_TYPE = "service.ticketcategory"
-MAX_DEPTH = 5  # a category path deeper than this is unreadable in a picker
+MAX_DEPTH = CATEGORY_MAX_DEPTH  # lists read three levels of parents in one query
 
 
 class CategoryOut(Schema):

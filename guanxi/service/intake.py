@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.integrations.models import OutboundEmail
@@ -54,7 +53,9 @@ def _customer_addresses(ticket):
 def _referenced_tickets(parsed):
     """Tickets the message refers to, most explicit first: the reference in its subject, then the ticket
     of each of our emails it answers."""
-    pks = [int(m) for m in REFERENCE_RE.findall(parsed.subject or "")]
+    # Only the Message-IDs of our own emails thread a message: they are keyed with the server's secret,
+    # while a reference in the subject (T000123) is easy to guess and the From header easy to forge.
+    pks = []
     ids = parsed.thread_ids
     if ids:
         for key in OutboundEmail.objects.filter(message_id__in=ids, dedupe_key__startswith="ticket:") \
@@ -111,17 +112,14 @@ def _matching_contact(mailbox, address):
     return contacts.filter(contact_email_q(address)).order_by("pk").first()
 
 
-def _reply(ticket, parsed):
+def _reply(ticket, parsed, *, auto_submitted=False):
     kept, skipped = _split_attachments(parsed)
     body = _text(parsed, skipped, BODY_MAX) or _("(empty message)")
+    # Received now: the sender's Date header must not move the SLA clocks. An automatic reply (out of
+    # office…) is kept on the ticket but does not reopen or restart it.
     message = ticket_customer_reply(ticket=ticket, body=body, files=kept, message_id=parsed.message_id,
-                                    at=_when(parsed))
+                                    reopen=not auto_submitted)
     return "imported" if message is not None else "duplicate"
-
-
-def _when(parsed):
-    now = timezone.now()
-    return min(parsed.date, now) if parsed.date else now
 
 
 def _new_ticket(mailbox, parsed, *, auto_submitted, follows=None):
@@ -133,6 +131,11 @@ def _new_ticket(mailbox, parsed, *, auto_submitted, follows=None):
     prefix = ""
     if follows is not None:  # for the agents: in the language the import runs in (the site's)
         prefix = _("(Sent as a reply to %(ref)s, which is closed.)") % {"ref": follows.reference} + "\n\n"
+    else:
+        mentioned = ["T" + m for m in REFERENCE_RE.findall(parsed.subject or "")]
+        if mentioned:
+            prefix = _("(The subject mentions %(refs)s, but the message does not answer one of our emails, so it "
+                       "was not added to that ticket.)") % {"refs": ", ".join(mentioned[:5])} + "\n\n"
     text = (parsed.text or "") + (parsed.subject or "")
     fields = {
         "kind": TicketKind.COMPLAINT, "channel": TicketChannel.EMAIL,
@@ -160,7 +163,7 @@ def ticket_from_email(*, mailbox, parsed, auto_submitted=False):
             for ticket in _referenced_tickets(parsed):
                 if sender and sender in _customer_addresses(ticket):
                     try:
-                        return _reply(ticket, parsed)
+                        return _reply(ticket, parsed, auto_submitted=auto_submitted)
                     except TicketStateError:
                         closed = ticket  # a closed ticket takes no more messages: a new one follows it up
                         break

@@ -28,6 +28,8 @@ from .choices import (
 )
 from .defaults import label
 
+CATEGORY_MAX_DEPTH = 3
+
 
 class TicketCategory(models.Model):
     """A node of the administrator-defined category tree (product quality › packaging…)."""
@@ -76,6 +78,16 @@ class TicketCategory(models.Model):
                 raise ValidationError({"parent": _("A category cannot be placed under itself or its subcategories.")})
             seen.add(node.pk)
             node = node.parent
+        # Lists and pickers read three levels of parents in their one query (ticket_records.select_related).
+        height, level = 0, [self.pk] if self.pk else []
+        while level:
+            level = list(TicketCategory.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+            height += 1 if level else 0
+            if height > CATEGORY_MAX_DEPTH:
+                break
+        if len(seen) + 1 + height > CATEGORY_MAX_DEPTH:
+            raise ValidationError({"parent": _("Categories can be nested at most %(n)d levels deep.")
+                                   % {"n": CATEGORY_MAX_DEPTH}})
 
 
 def _default_working_days():

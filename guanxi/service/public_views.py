@@ -315,9 +315,13 @@ def complaint_form(request):
             except ValidationError as e:
                 _add_errors(form, e)
             else:
-                token = status_token(ticket)
-                link = request.build_absolute_uri(
-                    _with_lang(reverse("service_public:status", args=[token]), ticket.language))
+                link = ""
+                # A known customer's link goes only to their address on file: whoever typed their email
+                # here has not shown that it is theirs, and the page will carry the agents' answers.
+                if ticket.contact_id is None:
+                    token = status_token(ticket)
+                    link = request.build_absolute_uri(
+                        _with_lang(reverse("service_public:status", args=[token]), ticket.language))
                 return _private(render(request, "service/public_complaint_thanks.html",
                                        {**context, "ticket": ticket, "link": link}))
         context["files_lost"] = files_sent  # a browser cannot re-fill file inputs: say so

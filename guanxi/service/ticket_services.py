@@ -150,17 +150,41 @@ def ticket_update(*, ticket, actor, fields, related=None, version=None):
     """Edit a ticket's facts; a new category or priority re-applies the SLA policy from creation time."""
     from guanxi.framework.services import record_update
 
+    # Lock first and take the command-managed columns (status, SLA stamps…) as they are now: the save
+    # below writes every column, and a sweep or command since the caller read the ticket must not be undone.
+    locked = _lock(ticket)
+    for field in Ticket._meta.concrete_fields:
+        if not field.editable and field.attname != "version":
+            setattr(ticket, field.attname, getattr(locked, field.attname))
     before = (ticket.category_id, ticket.priority)
     ticket = record_update(obj=ticket, actor=actor, fields=fields, related=related, version=version)
     if (ticket.category_id, ticket.priority) != before and ticket.is_open:
-        locked = _lock(ticket)
-        names = sla_apply(locked, start=locked.created_at)
-        if locked.first_responded_at:
-            names = [n for n in names if not n.startswith("first_response")]
-        Ticket.all_objects.filter(pk=locked.pk).update(**{n: getattr(locked, n) for n in names})
-        for name in names:
-            setattr(ticket, name, getattr(locked, name))
+        names = _sla_reapply(ticket)
+        Ticket.all_objects.filter(pk=ticket.pk).update(**{n: getattr(ticket, n) for n in names})
     return ticket
+
+
+def _sla_reapply(ticket):
+    """The policy of the ticket's new category or priority: the first-response clock from creation (unless
+    answered), the resolution clock from creation or from the last reopen. A clock whose due time moves
+    may warn and breach again under its new target. Returns the fields changed (in memory)."""
+    due_before = (ticket.first_response_due, ticket.resolution_due)
+    warn_before = ticket.first_response_warn_at
+    names = sla_apply(ticket, start=ticket.created_at)
+    if ticket.reopened_count:
+        reopened = ticket.events.filter(kind=TicketEventKind.STATUS, data__reopened=True).order_by("-at").first()
+        if reopened is not None:
+            sla_apply(ticket, start=reopened.at, resolution_only=True)
+    if ticket.first_responded_at:
+        ticket.first_response_due, ticket.first_response_warn_at = due_before[0], warn_before
+        names = [n for n in names if not n.startswith("first_response")]
+    elif ticket.first_response_due != due_before[0]:
+        ticket.first_response_warned_at = ticket.first_response_breached_at = None
+        names += ["first_response_warned_at", "first_response_breached_at"]
+    if ticket.resolution_due != due_before[1]:
+        ticket.resolution_warned_at = ticket.resolution_breached_at = None
+        names += ["resolution_warned_at", "resolution_breached_at"]
+    return names
 
 
 # -- assignment --------------------------------------------------------------------------------------
@@ -255,6 +279,12 @@ def ticket_assign(*, actor, ticket, owner, team=None, version=None, at=None):
             raise ValidationError({"owner": _("You cannot assign tickets to this user.")})
     if owner is not None and not owner.is_active:
         raise ValidationError({"owner": _("This user is inactive.")})
+    # The queue follows the agent: escalations go to their team's manager.
+    if team is not None and owner is not None and owner.team_id and team.pk != owner.team_id:
+        raise ValidationError({"team": _("This agent works in another team.")})
+    if team is not None and owner is not None and not owner.team_id and actor is not None \
+            and not access.allows(actor, "assign", Ticket):
+        raise ValidationError({"team": _("You cannot move tickets between teams.")})
     if version is not None:
         _lock(ticket, version)
     if owner is not None and owner.pk == ticket.owner_id and (team is None or team.pk == ticket.team_id):
@@ -448,9 +478,10 @@ def escalation_text(reason):
 
 
 @transaction.atomic
-def ticket_customer_reply(*, ticket, body, files=(), message_id=None, at=None):
+def ticket_customer_reply(*, ticket, body, files=(), message_id=None, at=None, reopen=True):
     """The customer writes (status page or email). Waiting on customer → in progress; a resolved ticket
-    reopens; a closed one takes no more messages."""
+    reopens; a closed one takes no more messages. With `reopen=False` (an automatic reply) the message is
+    kept and the status left alone."""
     body = _clean_text(body, "body", BODY_MAX)
     locked = _lock(ticket)
     if locked.status == TicketStatus.CLOSED:
@@ -461,7 +492,7 @@ def ticket_customer_reply(*, ticket, body, files=(), message_id=None, at=None):
     message = _message(locked, MessageKind.CUSTOMER, body, None, now, message_id=message_id,
                        author_name=locked.customer_label)
     _attach(locked, message, files, public=True)
-    if locked.status in (TicketStatus.WAITING, TicketStatus.RESOLVED):
+    if reopen and locked.status in (TicketStatus.WAITING, TicketStatus.RESOLVED):
         _sync(ticket, locked)
         ticket_set_status(actor=None, ticket=ticket, status=TicketStatus.IN_PROGRESS, at=now)
         locked = ticket

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.core import access
 from guanxi.core.masking import mask_email
 from guanxi.framework.errors import Conflict
+from guanxi.framework.redaction import prepare_for_display
 from guanxi.framework.validators import is_id
 
 from . import ticket_services as svc
@@ -177,6 +178,7 @@ def _respond(request, ticket, message, ok=True, draft=None):
             response = HttpResponse(status=204)
             response["HX-Redirect"] = reverse("service:ticket_list")
             return response
+        fresh = prepare_for_display([fresh], request.user)[0]  # masked, as the page itself shows it
         context = workspace_context(fresh, request)
         context.update({"flash": message, "flash_ok": ok, "oob": True})
         if draft and not ok:

@@ -92,7 +92,9 @@ def test_an_unknown_sender_gets_a_ticket_too(imap_account, mailbox):
     assert (ticket.contact, ticket.customer_email, ticket.language) == (None, "jane@example.com", "en")
 
 
-def test_reply_by_reference_in_the_subject_goes_on_the_ticket(imap_account, mailbox):
+def test_a_reference_in_the_subject_alone_does_not_attach(imap_account, mailbox):
+    """References are sequential and From headers forgeable: only a message answering one of our emails
+    (its Message-ID is keyed with the server's secret) goes on the ticket; the agents see the mention."""
     imap_account.append(message())
     sync(mailbox)
     ticket = Ticket.objects.get()
@@ -101,11 +103,25 @@ def test_reply_by_reference_in_the_subject_goes_on_the_ticket(imap_account, mail
                                 body="订单号是 SO-1。", message_id="<c2@example.cn>"))
     result = sync(mailbox)
     assert result.imported == 1
-    assert Ticket.objects.count() == 1
-    reply = TicketMessage.objects.get(ticket=ticket)
-    assert (reply.kind, reply.body, reply.message_id) == (MessageKind.CUSTOMER, "订单号是 SO-1。", "<c2@example.cn>")
+    assert not TicketMessage.objects.filter(ticket=ticket).exists()
     ticket.refresh_from_db()
-    assert ticket.status == TicketStatus.IN_PROGRESS  # waiting on the customer → back to work
+    assert ticket.status == TicketStatus.WAITING
+    other = Ticket.objects.exclude(pk=ticket.pk).get()
+    assert ticket.reference in other.description and "订单号是 SO-1。" in other.description
+
+
+def test_automatic_reply_is_kept_but_does_not_reopen(imap_account, mailbox):
+    imap_account.append(message())
+    sync(mailbox)
+    ticket = Ticket.objects.get()
+    svc.ticket_set_status(actor=None, ticket=ticket, status=TicketStatus.RESOLVED)
+    resolved_mail = OutboundEmail.objects.filter(dedupe_key__startswith=f"ticket:{ticket.pk}:status:").get()
+    imap_account.append(message(subject="自动回复：问题", body="我正在休假。", message_id="<auto1@example.cn>",
+                                In_Reply_To=resolved_mail.message_id, Auto_Submitted="auto-replied"))
+    sync(mailbox)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED and ticket.reopened_count == 0
+    assert TicketMessage.objects.filter(ticket=ticket, message_id="<auto1@example.cn>").exists()
 
 
 def test_reply_threaded_by_in_reply_to_reopens_a_resolved_ticket(imap_account, mailbox):
@@ -152,8 +168,9 @@ def test_nothing_is_imported_twice(imap_account, imap_server, users):
     imap_account.append(message())
     sync(first)
     ticket = Ticket.objects.get()
+    created_mail = OutboundEmail.objects.get(dedupe_key=f"ticket:{ticket.pk}:created")
     imap_account.append(message(subject=f"Re: [{ticket.reference}] 杯盖漏水", body="补充",
-                                message_id="<c5@example.cn>"))
+                                message_id="<c5@example.cn>", In_Reply_To=created_mail.message_id))
     sync(first)
     # The cursor restarts (folder re-read from the beginning), and a second mailbox reads the same folder.
     Mailbox.objects.filter(pk=first.pk).update(last_uid=0, uidvalidity=None)
