@@ -15,7 +15,7 @@ from guanxi.integrations.email_in import mailbox_sync
 from guanxi.integrations.forms import MailboxForm
 from guanxi.integrations.models import Mailbox, OutboundEmail
 from guanxi.service import ticket_services as svc
-from guanxi.service.choices import MessageKind, TicketStatus
+from guanxi.service.choices import TicketStatus
 from guanxi.service.models import Ticket, TicketAttachment, TicketMessage
 
 pytestmark = pytest.mark.django_db
