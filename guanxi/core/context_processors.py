@@ -62,16 +62,6 @@ def _sales_menu(user):
     return items
 
 
-def _reverse_or_none(name):
-    """Service pages added by other modules may not be wired up yet: a missing name leaves the entry out."""
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
-
-
 def _service_menu(user):
     """The Service drop-down: tickets, the service analytics, and the service settings for administrators."""
     from .access import allows, is_admin
@@ -86,10 +76,7 @@ def _service_menu(user):
         (f"{tickets}?unassigned=true&is_open=true", _("Unassigned tickets"), "bi-inbox"),
         (f"{tickets}?breached=true&is_open=true", _("SLA breached"), "bi-alarm"),
     ]
-    analytics = _reverse_or_none("service:analytics")
-    if analytics:
-        items.append((analytics, _("Service analytics"), "bi-bar-chart-line"))
-    settings_url = _reverse_or_none("service:settings") if is_admin(user) else None
-    if settings_url:
-        items.append((settings_url, _("Service settings"), "bi-sliders"))
+    items.append((reverse("service:analytics"), _("Service analytics"), "bi-bar-chart-line"))
+    if is_admin(user):
+        items.append((reverse("service:settings"), _("Service settings"), "bi-sliders"))
     return items
