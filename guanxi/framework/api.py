@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -18,7 +18,7 @@ from guanxi.core.choices import AuditAction
 from guanxi.core.masking import sensitive_fields
 
 from . import services
-from .errors import Conflict
+from .errors import Conflict, StateError
 from .listing import BadOrdering, page_and_count, parse_ordering
 from .redaction import prepare_for_display
 from .validators import MAX_ID
@@ -289,3 +289,32 @@ def install_error_handlers(api):
     def _not_found(request, exc):
         return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
 
+
+# -- commands (state transitions) ---------------------------------------------------------------------
+
+
+def command_target(model, user, pk, *, denied, view_only, action="change", select_related=()):
+    """The record a command endpoint acts on: 403 with `denied` when the role lacks `action` on the type,
+    403 with `view_only` when the user sees this record but may not act on it, 404 outside their scope."""
+    from django.http import Http404
+
+    if not access.allows(user, action, model):
+        raise ApiError(403, "forbidden", denied)
+    qs = model.objects.restrict(user, action).filter(pk=pk)
+    obj = (qs.select_related(*select_related) if select_related else qs).first()
+    if obj is None:
+        if action != "view" and model.objects.restrict(user, "view").filter(pk=pk).exists():
+            raise ApiError(403, "forbidden", view_only)
+        raise Http404
+    return obj
+
+
+def run_command(fn, **kwargs):
+    """Call the service behind a command endpoint: a state error answers 409 with its code, a refusal 403
+    (validation errors and stale versions go through the API's own handlers)."""
+    try:
+        return fn(**kwargs)
+    except StateError as e:
+        raise ApiError(409, e.code, e.message) from None
+    except PermissionDenied as e:
+        raise ApiError(403, "forbidden", str(e) or _("Your role does not allow this.")) from None

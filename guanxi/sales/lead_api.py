@@ -5,15 +5,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from guanxi.core import access
 from guanxi.customers.choices import CompanySize, Industry
 from guanxi.customers.models import Account, Contact
-from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, crud_router
+from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, command_target, crud_router, run_command
 from guanxi.framework.redaction import prepare_for_display
 
 from . import lead_services
@@ -199,24 +197,8 @@ STATE_CODES = "Codes: lead_converted, lead_disqualified, already_disqualified, n
 
 def _for_command(request, pk):
     """The lead to change: 403 when the role may not change leads (or only view this one), 404 out of scope."""
-    user = request.auth
-    if not access.allows(user, "change", Lead):
-        raise ApiError(403, "forbidden", _("Your role does not allow changing leads."))
-    lead = Lead.objects.restrict(user, "change").filter(pk=pk).first()
-    if lead is None:
-        if Lead.objects.restrict(user, "view").filter(pk=pk).exists():
-            raise ApiError(403, "forbidden", _("You may see this lead but not change it."))
-        raise Http404
-    return lead
-
-
-def _run(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except lead_services.LeadStateError as e:
-        raise ApiError(409, e.code, e.message) from None
-    except PermissionDenied as e:
-        raise ApiError(403, "forbidden", str(e) or _("Your role does not allow this.")) from None
+    return command_target(Lead, request.auth, pk, denied=_("Your role does not allow changing leads."),
+                          view_only=_("You may see this lead but not change it."))
 
 
 def _shown(request, pk):
@@ -243,7 +225,7 @@ def convert_lead(request, pk: Id, payload: ConvertIn | None = None):
     already = lead.status == "converted"
     account = _visible(Account, user, payload.account, "account")
     contact = _visible(Contact, user, payload.contact, "contact")
-    account, contact, opportunity = _run(
+    account, contact, opportunity = run_command(
         lead_services.lead_convert, lead=lead, actor=user, account=account, contact=contact,
         create_opportunity=payload.create_opportunity, opportunity_name=payload.opportunity_name,
         amount=payload.amount)
@@ -257,7 +239,7 @@ def convert_lead(request, pk: Id, payload: ConvertIn | None = None):
             operation_id="lead_disqualify")
 def disqualify_lead(request, pk: Id, payload: DisqualifyIn):
     lead = _for_command(request, pk)
-    _run(lead_services.lead_disqualify, lead=lead, actor=request.auth, reason=payload.reason, note=payload.note)
+    run_command(lead_services.lead_disqualify, lead=lead, actor=request.auth, reason=payload.reason, note=payload.note)
     return _shown(request, pk)
 
 
@@ -265,7 +247,7 @@ def disqualify_lead(request, pk: Id, payload: DisqualifyIn):
             description="Reopens a disqualified lead as new. " + STATE_CODES, operation_id="lead_requalify")
 def requalify_lead(request, pk: Id):
     lead = _for_command(request, pk)
-    _run(lead_services.lead_requalify, lead=lead, actor=request.auth)
+    run_command(lead_services.lead_requalify, lead=lead, actor=request.auth)
     return _shown(request, pk)
 
 
@@ -274,7 +256,7 @@ def requalify_lead(request, pk: Id):
             operation_id="lead_set_status")
 def set_lead_status(request, pk: Id, payload: StatusIn):
     lead = _for_command(request, pk)
-    _run(lead_services.lead_set_status, lead=lead, actor=request.auth, status=payload.status)
+    run_command(lead_services.lead_set_status, lead=lead, actor=request.auth, status=payload.status)
     return _shown(request, pk)
 
 

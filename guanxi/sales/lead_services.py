@@ -20,6 +20,7 @@ from guanxi.core.choices import AuditAction, TimelineKind
 from guanxi.customers.choices import Source
 from guanxi.customers.filtersets import contact_email_q, contact_phone_q
 from guanxi.customers.models import Account, AccountContact, Contact
+from guanxi.framework.errors import StateError
 from guanxi.framework.services import record_create, record_update, timeline_add
 from guanxi.framework.validators import validate_no_nul
 
@@ -34,12 +35,8 @@ WORKING_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
-class LeadStateError(Exception):
+class LeadStateError(StateError):
     """The lead's status does not allow the command (API: 409 with `code`)."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 def lead_save_related(obj, related, actor):

@@ -10,10 +10,8 @@ import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ninja import Field, Query, Router, Schema
@@ -22,7 +20,7 @@ from guanxi.core import access
 from guanxi.core.choices import Language
 from guanxi.core.models import Team
 from guanxi.customers.models import Account, Contact
-from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, crud_router
+from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, command_target, crud_router, run_command
 from guanxi.framework.redaction import prepare_for_display
 from guanxi.framework.registry import RecordType
 
@@ -327,25 +325,10 @@ ACTION_TEXT = {
 
 def _ticket(request, pk, action="change"):
     """The ticket to act on: 403 when the role lacks the action (or only views this one), 404 out of scope."""
-    user = request.auth
-    if not access.allows(user, action, Ticket):
-        raise ApiError(403, "forbidden", _(ACTION_TEXT.get(action, ACTION_TEXT["change"])))
-    ticket = (Ticket.objects.restrict(user, action).filter(pk=pk)
-              .select_related("owner", "team", "account", "contact", "category").first())
-    if ticket is None:
-        if action != "view" and Ticket.objects.restrict(user, "view").filter(pk=pk).exists():
-            raise ApiError(403, "forbidden", _("You may see this ticket but not change it."))
-        raise Http404
-    return ticket
-
-
-def _run(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except services.TicketStateError as e:
-        raise ApiError(409, e.code, e.message) from None
-    except PermissionDenied as e:
-        raise ApiError(403, "forbidden", str(e) or _("Your role does not allow this.")) from None
+    return command_target(Ticket, request.auth, pk, action=action,
+                          denied=_(ACTION_TEXT.get(action, ACTION_TEXT["change"])),
+                          view_only=_("You may see this ticket but not change it."),
+                          select_related=("owner", "team", "account", "contact", "category"))
 
 
 def _shown(request, pk):
@@ -372,7 +355,7 @@ def assign(request, pk: Id, payload: AssignIn):
         team = Team.objects.filter(pk=payload.team).first()
         if team is None:
             raise _invalid("team", _("No such team."))
-    _run(services.ticket_assign, actor=user, ticket=ticket, owner=owner, team=team, version=payload.version)
+    run_command(services.ticket_assign, actor=user, ticket=ticket, owner=owner, team=team, version=payload.version)
     return _shown(request, pk)
 
 
@@ -381,7 +364,7 @@ def assign(request, pk: Id, payload: AssignIn):
            operation_id="ticket_take")
 def take(request, pk: Id):
     ticket = _ticket(request, pk)
-    _run(services.ticket_assign, actor=request.auth, ticket=ticket, owner=request.auth)
+    run_command(services.ticket_assign, actor=request.auth, ticket=ticket, owner=request.auth)
     return _shown(request, pk)
 
 
@@ -391,7 +374,7 @@ def take(request, pk: Id):
            operation_id="ticket_reply")
 def reply(request, pk: Id, payload: ReplyIn):
     ticket = _ticket(request, pk)
-    message = _run(services.ticket_reply, actor=request.auth, ticket=ticket, body=payload.body,
+    message = run_command(services.ticket_reply, actor=request.auth, ticket=ticket, body=payload.body,
                    version=payload.version)
     return 201, {"message": _message(message), "ticket": _shown(request, pk)}
 
@@ -400,7 +383,7 @@ def reply(request, pk: Id, payload: ReplyIn):
            description="Never shown to the customer, never emailed.", operation_id="ticket_note")
 def note(request, pk: Id, payload: MessageIn):
     ticket = _ticket(request, pk)
-    message = _run(services.ticket_note, actor=request.auth, ticket=ticket, body=payload.body)
+    message = run_command(services.ticket_note, actor=request.auth, ticket=ticket, body=payload.body)
     return 201, {"message": _message(message), "ticket": _shown(request, pk)}
 
 
@@ -409,7 +392,7 @@ def note(request, pk: Id, payload: MessageIn):
            "resolution clock restarts). The customer is emailed. " + STATE_CODES, operation_id="ticket_set_status")
 def set_status(request, pk: Id, payload: StatusIn):
     ticket = _ticket(request, pk)
-    _run(services.ticket_set_status, actor=request.auth, ticket=ticket, status=payload.status.value,
+    run_command(services.ticket_set_status, actor=request.auth, ticket=ticket, status=payload.status.value,
          note=payload.note, version=payload.version)
     return _shown(request, pk)
 
@@ -419,7 +402,7 @@ def set_status(request, pk: Id, payload: StatusIn):
            "first escalation is stamped on the ticket.", operation_id="ticket_escalate")
 def escalate(request, pk: Id):
     ticket = _ticket(request, pk)
-    _run(services.ticket_escalate, actor=request.auth, ticket=ticket)
+    run_command(services.ticket_escalate, actor=request.auth, ticket=ticket)
     return _shown(request, pk)
 
 
@@ -440,7 +423,7 @@ def status_link(request, pk: Id):
            operation_id="ticket_status_link_revoke")
 def status_link_revoke(request, pk: Id):
     ticket = _ticket(request, pk)
-    _run(services.ticket_link_revoke, actor=request.auth, ticket=ticket)
+    run_command(services.ticket_link_revoke, actor=request.auth, ticket=ticket)
     return _link(ticket)
 
 
@@ -450,7 +433,7 @@ def status_link_revoke(request, pk: Id):
 def status_link_renew(request, pk: Id, payload: LinkRenewIn | None = None):
     payload = payload or LinkRenewIn()
     ticket = _ticket(request, pk)
-    _run(services.ticket_link_renew, actor=request.auth, ticket=ticket, send=payload.send)
+    run_command(services.ticket_link_renew, actor=request.auth, ticket=ticket, send=payload.send)
     return _link(ticket)
 
 

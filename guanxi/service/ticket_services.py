@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from guanxi.core import access
 from guanxi.core.audit import audit_log
 from guanxi.core.choices import AuditAction, TimelineKind
-from guanxi.framework.errors import Conflict
+from guanxi.framework.errors import Conflict, StateError
 from guanxi.framework.services import diff, snapshot, tags_set, timeline_add
 from guanxi.framework.validators import validate_no_nul
 
@@ -53,12 +53,8 @@ TRANSITIONS = {
 CUSTOMER_NOTIFIED = {TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
 
 
-class TicketStateError(Exception):
+class TicketStateError(StateError):
     """The ticket's status does not allow the command (API: 409 with `code`)."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 def _ref(obj):
