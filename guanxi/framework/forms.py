@@ -1,11 +1,16 @@
 """Form base for record edits: Bootstrap classes, version for optimistic locking, tags and custom fields."""
 
+import datetime
+
 from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import customfields, services
 from .validators import is_id
+
+# Dates a report accepts: periods are computed from them, and the extremes of `date` overflow that.
+DATE_MIN, DATE_MAX = datetime.date(1900, 1, 1), datetime.date(2199, 12, 31)
 
 # Django 6.1's blank-choice label; its own zh_Hans catalogue does not have it yet, ours does.
 BLANK_CHOICE_LABEL = _("- Select an option -")
@@ -176,3 +181,16 @@ class RecordForm(forms.ModelForm):
         if "tags_text" in self.fields:
             related["tags"] = self.cleaned_data.get("tags_text", [])
         return related
+
+
+class BoundedDateField(forms.DateField):
+    """A date picker limited to DATE_MIN..DATE_MAX (report filters)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not DATE_MIN <= value <= DATE_MAX:
+            raise forms.ValidationError(_("Enter a date between %(a)s and %(b)s.") % {"a": DATE_MIN, "b": DATE_MAX})

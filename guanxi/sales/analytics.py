@@ -62,13 +62,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from guanxi.core import access
+from guanxi.framework.forms import DATE_MAX, DATE_MIN
 
 from .choices import ForecastCategory, QuotaPeriod, StageKind
 from .models import LostReason, Opportunity, Quota, StageHistory
 
 CURRENCY = "CNY"
 # Dates outside these bounds are refused as input (a period end past 9999 does not exist).
-MIN_DATE, MAX_DATE = datetime.date(1900, 1, 1), datetime.date(2199, 12, 31)
+MIN_DATE, MAX_DATE = DATE_MIN, DATE_MAX  # the report filters' bounds (framework.forms.BoundedDateField)
 WON_POSITION = 2_147_483_647  # a won stay counts as reaching every open stage
 ZERO = Decimal("0")
 DAY_SECONDS = 86_400

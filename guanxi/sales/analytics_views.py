@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.core.models import Team, User
+from guanxi.framework.forms import BoundedDateField
 
 from . import analytics, quota_services
 from .choices import QuotaPeriod, StageKind
@@ -30,20 +31,6 @@ from .quota_forms import QuotaBulkForm, QuotaFilterForm, QuotaForm, bootstrap, d
 
 DEALS_PER_PAGE = 50
 MAX_ID = 2**31 - 1
-
-
-class BoundedDateField(forms.DateField):
-    """A date within analytics.MIN_DATE..MAX_DATE (extreme dates cannot be turned into periods)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
-        super().__init__(**kwargs)
-
-    def validate(self, value):
-        super().validate(value)
-        if value and not analytics.MIN_DATE <= value <= analytics.MAX_DATE:
-            raise ValidationError(_("Enter a date between %(a)s and %(b)s.") % {
-                "a": analytics.MIN_DATE, "b": analytics.MAX_DATE})
 
 
 def pct(value):

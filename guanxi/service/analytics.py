@@ -27,12 +27,14 @@ from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from guanxi.framework.forms import DATE_MAX, DATE_MIN
+
 from .choices import DONE_STATUSES, OPEN_STATUSES
 from .defaults import label
 from .models import Ticket, TicketCategory
 
 # Dates outside these bounds are refused as input (a bucket past 9999 does not exist).
-MIN_DATE, MAX_DATE = datetime.date(1900, 1, 1), datetime.date(2199, 12, 31)
+MIN_DATE, MAX_DATE = DATE_MIN, DATE_MAX  # the report filters' bounds (framework.forms.BoundedDateField)
 PERIODS = ("day", "week", "month")
 TRUNC = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 TOP_COMPANIES = 10

@@ -8,7 +8,7 @@ import datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,23 +18,10 @@ from django.utils.translation import gettext_lazy
 
 from guanxi.core import access
 from guanxi.core.models import Team, User
+from guanxi.framework.forms import BoundedDateField
 
 from . import analytics
 from .models import Ticket, TicketCategory
-
-
-class BoundedDateField(forms.DateField):
-    """A date within analytics.MIN_DATE..MAX_DATE (extreme dates cannot be turned into periods)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
-        super().__init__(**kwargs)
-
-    def validate(self, value):
-        super().validate(value)
-        if value and not analytics.MIN_DATE <= value <= analytics.MAX_DATE:
-            raise ValidationError(_("Enter a date between %(a)s and %(b)s.") % {
-                "a": analytics.MIN_DATE, "b": analytics.MAX_DATE})
 
 
 def people_in_scope(user):
