@@ -73,6 +73,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.contacts_api import CpuClock  # noqa: E402
+from bench.pgload import copy_rows, explain, next_ids, run_sql  # noqa: E402
 from guanxi.activities.models import Interaction  # noqa: E402
 from guanxi.core import access  # noqa: E402
 from guanxi.core.models import Department, Team  # noqa: E402
@@ -101,24 +102,6 @@ def percentile(values, p):
 
 
 # -- the generator -------------------------------------------------------------------------------------
-
-def copy_rows(model, objs, fields):
-    quote = connection.ops.quote_name
-    sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN")
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for obj in objs:
-            copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
-
-
-def next_ids(model, n):
-    """n ids after the table's largest, and the sequence moved past them."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        start = cursor.fetchone()[0] + 1
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [start + n])
-    return range(start, start + n)
-
 
 def seed_owners():
     roles = ensure_default_roles()
@@ -298,21 +281,6 @@ def funnel_sql(user, pipeline, date_from, date_to, now):
           COUNT(*) FILTER (WHERE st.kind = 'won' AND o.closed_at IS NOT NULL)
         FROM sales_opportunity o JOIN sales_stage st ON st.id = o.stage_id WHERE {cohort} GROUP BY 1"""
     return [(sql, params) for sql in (reached, days, current, lost, people)]
-
-
-def run_sql(statements):
-    out = []
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            out.append(cursor.fetchall())
-    return out
-
-
-def explain(sql, params=None):
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        return "\n".join("    " + r[0] for r in cursor.fetchall())
 
 
 # -- timing --------------------------------------------------------------------------------------------

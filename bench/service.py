@@ -92,6 +92,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.contacts_api import CpuClock  # noqa: E402
+from bench.pgload import copy_rows, explain, next_ids, run_sql  # noqa: E402
 from guanxi.core import access  # noqa: E402
 from guanxi.core.models import ApiToken, Department, Team  # noqa: E402
 from guanxi.core.roles import ensure_default_roles  # noqa: E402
@@ -125,23 +126,6 @@ def weighted(rng, pairs):
 
 
 # -- the generator -------------------------------------------------------------------------------------
-
-def copy_rows(model, objs, fields):
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(sql) as copy:
-        for obj in objs:
-            copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
-
-
-def next_ids(model, n):
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        start = cursor.fetchone()[0] + 1
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [start + n])
-    return range(start, start + n)
-
 
 def seed_agents():
     """[(user, team)] of the service agents: the demo's two and 20 bench agents in three more teams."""
@@ -412,21 +396,6 @@ def durations_sql(user, date_from, date_to):
           AND ({fr} IS NOT NULL OR {res} IS NOT NULL)
         GROUP BY ROLLUP (COALESCE(c.parent_id, c.id))"""
     return [(sql, params)]
-
-
-def run_sql(statements):
-    out = []
-    with connection.cursor() as cursor:
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            out.append(cursor.fetchall())
-    return out
-
-
-def explain(sql, params=None):
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-        return "\n".join("    " + r[0] for r in cursor.fetchall())
 
 
 # -- before: durations walking the calendars (the implementation until the minutes were stored) -------
