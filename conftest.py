@@ -93,3 +93,37 @@ def api(client, api_token):
             return client.delete(url, **self.headers)
 
     return Api()
+
+
+@pytest.fixture
+def api_for(users):
+    """api_for("agent"): a JSON API client with a bearer token of that demo user."""
+    import json
+
+    from django.test import Client
+
+    from guanxi.core.models import ApiToken
+
+    def make(username):
+        _token, raw = ApiToken.issue(user=users[username], name="tests")
+        client = Client()
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+        class Api:
+            def get(self, url, **params):
+                return client.get(url, params, **headers)
+
+            def post(self, url, data=None, raw=None):
+                body = raw if raw is not None else json.dumps(data if data is not None else {})
+                return client.post(url, body, content_type="application/json", **headers)
+
+            def patch(self, url, data, raw=None):
+                body = raw if raw is not None else json.dumps(data)
+                return client.patch(url, body, content_type="application/json", **headers)
+
+            def delete(self, url):
+                return client.delete(url, **headers)
+
+        return Api()
+
+    return make

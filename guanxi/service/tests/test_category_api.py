@@ -1,42 +1,15 @@
 """The ticket category API: read by anyone who sees tickets, maintained by administrators (audited as
 settings changes), the tree kept free of cycles, used categories kept; and the SLA policies (read-only)."""
 
-import json
 
 import pytest
-from django.test import Client
 
 from guanxi.core.choices import AuditAction
-from guanxi.core.models import ApiToken, AuditEvent, Team
+from guanxi.core.models import AuditEvent, Team
 from guanxi.service import ticket_services as svc
 from guanxi.service.models import SlaPolicy, TicketAssignmentRule, TicketCategory
 
 URL = "/api/v1/ticket-categories"
-
-
-@pytest.fixture
-def api_for(users):
-    def make(username):
-        _token, raw = ApiToken.issue(user=users[username], name="tests")
-        client = Client()
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-        class Api:
-            def get(self, url, **params):
-                return client.get(url, params, **headers)
-
-            def post(self, url, data):
-                return client.post(url, json.dumps(data), content_type="application/json", **headers)
-
-            def patch(self, url, data):
-                return client.patch(url, json.dumps(data), content_type="application/json", **headers)
-
-            def delete(self, url):
-                return client.delete(url, **headers)
-
-        return Api()
-
-    return make
 
 
 def tree():

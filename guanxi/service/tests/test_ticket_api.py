@@ -1,12 +1,10 @@
 """The ticket REST API: CRUD through the ticket services, filters and ordering, the commands, scope and
 role checks (denials change nothing), bad input (4xx, never 500), and its OpenAPI schema (schemathesis)."""
 
-import json
 
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
-from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -22,35 +20,6 @@ from guanxi.service import ticket_services as svc
 from guanxi.service.models import Ticket, TicketAssignmentRule, TicketCategory, TicketEvent, TicketMessage
 
 URL = "/api/v1/tickets"
-
-
-@pytest.fixture
-def api_for(users):
-    """api_for("agent"): an API client with a bearer token of that demo user."""
-
-    def make(username):
-        _token, raw = ApiToken.issue(user=users[username], name="tests")
-        client = Client()
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-        class Api:
-            def get(self, url, **params):
-                return client.get(url, params, **headers)
-
-            def post(self, url, data=None, raw=None):
-                body = raw if raw is not None else json.dumps(data if data is not None else {})
-                return client.post(url, body, content_type="application/json", **headers)
-
-            def patch(self, url, data, raw=None):
-                body = raw if raw is not None else json.dumps(data)
-                return client.patch(url, body, content_type="application/json", **headers)
-
-            def delete(self, url):
-                return client.delete(url, **headers)
-
-        return Api()
-
-    return make
 
 
 @pytest.fixture
