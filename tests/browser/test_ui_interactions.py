@@ -202,11 +202,14 @@ def test_a_filter_change_while_the_next_page_loads(page, login, customer, browse
     login(page)
     page.goto(account.get_absolute_url())
     items = page.locator("#timeline > li.timeline-item")
-    items.last.scroll_into_view_if_needed()
     # The loading indicator can show before the request reaches the route handler: wait for the request.
-    for _ in range(50):
+    # Scroll again now and then: on a loaded machine the list can still be growing when the first scroll
+    # lands, leaving the "load more" sentinel below the fold.
+    for attempt in range(100):
         if held:
             break
+        if attempt % 10 == 0:
+            items.last.scroll_into_view_if_needed()
         page.wait_for_timeout(100)
     assert len(held) == 1
     page.select_option("#tl-kind", "visit")
