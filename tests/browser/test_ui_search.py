@@ -50,8 +50,10 @@ def test_ctrl_k_palette_finds_and_opens_the_company(rep1_page, companies, screen
     assert page.locator("#palette-results #palette-list a").count() == 1
     screenshot(page, "palette")
 
-    result.click()
-    page.wait_for_url(f"**{target.get_absolute_url()}")
+    # A search answer still in flight swaps the list under the click on a loaded machine: let it land.
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    with page.expect_navigation(url=f"**{target.get_absolute_url()}", timeout=20_000):
+        result.click()
     assert page.locator("h1").inner_text().strip() == TARGET
 
 
