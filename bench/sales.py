@@ -48,10 +48,8 @@ Options: ``--runs`` (30) timed runs after ``--warmup`` (3) per case; ``--users r
 import argparse
 import datetime
 import json
-import math
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -74,6 +72,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.contacts_api import CpuClock  # noqa: E402
 from bench.pgload import copy_rows, explain, next_ids, run_sql  # noqa: E402
+from bench.stats import summary  # noqa: E402
 from guanxi.activities.models import Interaction  # noqa: E402
 from guanxi.core import access  # noqa: E402
 from guanxi.core.models import Department, Team  # noqa: E402
@@ -94,11 +93,6 @@ CHANNEL_STAGES = [("渠道报备", 10, "open", 14), ("样品测试", 30, "open",
 BENCH_TEAMS = [("华东销售二组", "销售部", 8), ("华北销售组", "销售部", 5), ("华南销售二组", "华南大区", 7),
                ("西部销售组", "西部大区", 6)]
 PER_COLUMN = 50
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 # -- the generator -------------------------------------------------------------------------------------
@@ -343,15 +337,6 @@ def measure(cases, args):
             for name, fn in fns.items():
                 samples[name].append(timed(fn))
         out[label] = samples
-    return out
-
-
-def summary(samples):
-    out = {}
-    for name, values in samples.items():
-        wall, cpu = [w for w, _c in values], [c for _w, c in values]
-        out[name] = {"p50": statistics.median(wall), "p95": percentile(wall, 95), "cpu50": statistics.median(cpu),
-                     "cpu95": percentile(cpu, 95)}
     return out
 
 

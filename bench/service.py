@@ -69,7 +69,6 @@ import math
 import os
 import random
 import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -93,6 +92,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.contacts_api import CpuClock  # noqa: E402
 from bench.pgload import copy_rows, explain, next_ids, run_sql  # noqa: E402
+from bench.stats import summary  # noqa: E402
 from guanxi.core import access  # noqa: E402
 from guanxi.core.models import ApiToken, Department, Team  # noqa: E402
 from guanxi.core.roles import ensure_default_roles  # noqa: E402
@@ -114,11 +114,6 @@ from guanxi.service.sla_jobs import BATCH, MOMENTS, sla_sweep  # noqa: E402
 BENCH_TEAMS = [("客服二组", "supervisor", 7), ("客服三组", "supervisor", 6), ("售后技术组", None, 7)]
 PAGE = settings.GUANXI_PAGE_SIZE
 DUE_TARGET = 1000
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def weighted(rng, pairs):
@@ -490,15 +485,6 @@ def measure(fns, args, runs=None, warmup=None):
         for name, fn in fns.items():
             samples[name].append(timed(fn))
     return samples
-
-
-def summary(samples):
-    out = {}
-    for name, values in samples.items():
-        wall, cpu = [w for w, _c in values], [c for _w, c in values]
-        out[name] = {"p50": statistics.median(wall), "p95": percentile(wall, 95), "cpu50": statistics.median(cpu),
-                     "cpu95": percentile(cpu, 95)}
-    return out
 
 
 def row(user, case, samples, **extra):
