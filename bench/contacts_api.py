@@ -30,7 +30,11 @@ people's test suites run), the ratios API/SQL and API/data, and ``q/req`` (state
 Then the floor: the same Client and middleware answering a constant JSON body from (1) a plain Django
 view without auth, (2) a django-ninja endpoint with the API's bearer-token auth, (3) the same plus
 building the user's restricted contact queryset (role permissions and shares, no data query). That is
-what any list request pays before touching the data. With ``--explain`` (default) it then prints the
+what any list request pays before touching the data. Per case it also times the same request
+**hand-written**: ``/raw`` (ninja with the API's token auth, then every other statement the real request ran
+through a plain cursor, rows as JSON) and ``/raw-all`` (a plain Django view running all of them, the token
+look-up included): the lower bounds of any ninja and any Django implementation of that request.
+With ``--explain`` (default) it then prints the
 plans: EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
 
 Usage (the same recipe as docs/performance.md, which has the measured figures)::
@@ -97,6 +101,8 @@ from guanxi.customers.records import CONTACT  # noqa: E402
 from guanxi.framework.listing import parse_ordering  # noqa: E402
 
 URL = "/api/v1/contacts"
+RAW_URL = "/bench-floor/raw"
+RAW_ALL_URL = "/bench-floor/raw-all"
 TABLE = Contact._meta.db_table
 # Tables read as request overhead, not as the list's data: auth, access control (role permissions,
 # shares, the organisation for team/subtree scopes), custom-field definitions. The table-size estimate
@@ -104,6 +110,8 @@ TABLE = Contact._meta.db_table
 OVERHEAD = {"core_apitoken", "core_user", "core_rolepermission", "core_recordshare", "core_customfield",
             "core_team", "core_department", "django_session"}
 FIRST_TABLE = re.compile(r'FROM "(\w+)"')
+# case number -> the statements a real request ran after its token look-up (for the /raw floor endpoint)
+RAW_CASES = {}
 
 
 def percentile(values, p):
@@ -205,6 +213,19 @@ def run_raw(sqls):
             cursor.fetchall()
 
 
+def run_statements(sqls):
+    """Run captured statements through a plain cursor; the contact page's rows as dicts."""
+    page = []
+    with connection.cursor() as cursor:
+        for sql in sqls:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+            if sql.startswith(f'SELECT "{TABLE}"."id"'):
+                names = [c.name for c in cursor.description]
+                page = [dict(zip(names, row, strict=True)) for row in rows]
+    return page
+
+
 def time_raw(sqls):
     return timed(lambda: run_raw(sqls))
 
@@ -266,11 +287,27 @@ def floor_urlconf():
         CONTACT.base_queryset(request.auth, "view")  # role permissions and shares, as the list does
         return body
 
+    @floor_api.get("/raw")
+    def raw_statements(request, case: int):
+        # The same statements as the real request, hand-written: no ORM, no FilterSet, no schema. The token
+        # look-up already ran in TokenAuth; every other statement runs here through a plain cursor and the
+        # page's rows go out as JSON. What the list would cost if every query were raw SQL.
+        page = run_statements(RAW_CASES[case]["after_auth"])
+        return {"count": len(page), "count_exact": True, "items": page}
+
+    def raw_all(request):
+        # Lower bound for any Django implementation: no ninja, no ORM; the token look-up and every other
+        # statement of the real request through a plain cursor (the token's hash is the captured one).
+        page = run_statements(RAW_CASES[int(request.GET["case"])]["all"])
+        return JsonResponse({"count": len(page), "count_exact": True, "items": page},
+                            json_dumps_params={"default": str})
+
     module = types.ModuleType("bench_floor_urls")
     from guanxi import urls
 
-    module.urlpatterns = [path("bench-floor/plain", plain), path("bench-floor/", floor_api.urls),
-                          *urls.urlpatterns]
+    # After the real patterns, so that resolving the API's own URL costs what it costs without the bench.
+    module.urlpatterns = [*urls.urlpatterns, path("bench-floor/plain", plain),
+                                             path("bench-floor/raw-all", raw_all), path("bench-floor/", floor_api.urls)]
     sys.modules[module.__name__] = module
     return module.__name__
 
@@ -278,23 +315,22 @@ def floor_urlconf():
 def measure_floor(clients, args):
     """[{user, endpoint, q/req, p50, p95}] of the three constant-JSON endpoints."""
     rows = []
-    with override_settings(ROOT_URLCONF=floor_urlconf()):
-        for username, client in clients.items():
-            for label, url in (("plain view, no auth", "/bench-floor/plain"),
-                               ("ninja + token auth", "/bench-floor/auth"),
-                               ("ninja + token auth + restrict()", "/bench-floor/restrict")):
-                if label == "plain view, no auth" and rows:
-                    continue
-                for _ in range(args.warmup):
-                    time_get(client, url)
-                with CaptureQueriesContext(connection) as ctx:
-                    time_get(client, url)
-                nq = len([q for q in ctx.captured_queries if not q["sql"].startswith("UPDATE")])
-                samples = [time_get(client, url) for _ in range(args.runs)]
-                wall = [w for w, _c in samples]
-                rows.append({"user": username if "auth" in label else "-", "endpoint": label, "q_req": nq,
-                             "p50": statistics.median(wall), "p95": percentile(wall, 95),
-                             "cpu": statistics.median(c for _w, c in samples)})
+    for username, client in clients.items():
+        for label, url in (("plain view, no auth", "/bench-floor/plain"),
+                           ("ninja + token auth", "/bench-floor/auth"),
+                           ("ninja + token auth + restrict()", "/bench-floor/restrict")):
+            if label == "plain view, no auth" and rows:
+                continue
+            for _ in range(args.warmup):
+                time_get(client, url)
+            with CaptureQueriesContext(connection) as ctx:
+                time_get(client, url)
+            nq = len([q for q in ctx.captured_queries if not q["sql"].startswith("UPDATE")])
+            samples = [time_get(client, url) for _ in range(args.runs)]
+            wall = [w for w, _c in samples]
+            rows.append({"user": username if "auth" in label else "-", "endpoint": label, "q_req": nq,
+                         "p50": statistics.median(wall), "p95": percentile(wall, 95),
+                         "cpu": statistics.median(c for _w, c in samples)})
     return rows
 
 
@@ -328,14 +364,22 @@ def run_user(user, client, args):
         assert response.status_code == 200, body
         page_sql, count_sql = reference_sql(user, params)
         ref_sql = [page_sql, count_sql]
+        case_no = len(RAW_CASES)
+        statements = [s for s in all_sql if s.startswith("SELECT")]
+        RAW_CASES[case_no] = {"all": statements, "after_auth": [s for s in statements if "core_apitoken" not in s]}
+        raw_params = {"case": case_no}
         for _ in range(args.warmup):
             time_raw(ref_sql)
             time_raw(data_sql)
-        samples = {"api": [], "sql": [], "data": []}
+            time_get(client, RAW_URL, raw_params)
+            time_get(client, RAW_ALL_URL, raw_params)
+        samples = {"api": [], "sql": [], "data": [], "raw": [], "rawall": []}
         for _ in range(args.runs):
             samples["api"].append(time_get(client, URL, params))
             samples["sql"].append(time_raw(ref_sql))
             samples["data"].append(time_raw(data_sql))
+            samples["raw"].append(time_get(client, RAW_URL, raw_params))
+            samples["rawall"].append(time_get(client, RAW_ALL_URL, raw_params))
         shown = "&".join(f"{k}={v}" for k, v in params.items() if k != "limit")
         row = {"user": user.username, "case": label, "params": shown, "items": len(body["items"]),
                "count": body["count"], "count_exact": body["count_exact"], "q_req": len(all_sql),
@@ -347,6 +391,8 @@ def run_user(user, client, args):
         for ref in ("sql", "data"):
             for p in ("p50", "p95", "cpu"):
                 row[f"x_{ref}_{p}"] = row[f"api_{p}"] / row[f"{ref}_{p}"]
+                row[f"raw_x_{ref}_{p}"] = row[f"raw_{p}"] / row[f"{ref}_{p}"]
+                row[f"rawall_x_{ref}_{p}"] = row[f"rawall_{p}"] / row[f"{ref}_{p}"]
         rows.append(row)
         plans.append((label, shown, ref_sql))
     return rows, plans
@@ -378,6 +424,13 @@ def print_rows(username, rows):
               f"{r['sql_p50']:7.2f} {r['sql_cpu']:6.2f} | "
               f"{r['data_p50']:8.2f} {r['data_p95']:6.2f} {r['data_cpu']:6.2f} | {r['x_sql_p50']:8.1f} "
               f"{r['x_data_p50']:9.1f} {r['x_data_p95']:5.1f} {r['x_data_cpu']:5.1f}")
+    print("  the same statements hand-written: ninja = ninja + the API's token auth, then every other statement "
+          "through a plain cursor; plain = a plain Django view running all of them (token look-up included):")
+    for r in rows:
+        for kind, label in (("raw", "ninja"), ("rawall", "plain")):
+            print(f"  {r['case']:<12} {label:<5} p50 {r[kind + '_p50']:6.2f} p95 {r[kind + '_p95']:6.2f} "
+                  f"cpu {r[kind + '_cpu']:6.2f} | ×data p50 {r[kind + '_x_data_p50']:4.1f} "
+                  f"p95 {r[kind + '_x_data_p95']:4.1f} cpu {r[kind + '_x_data_cpu']:4.1f}")
 
 
 def main():
@@ -415,15 +468,16 @@ def main():
         for user in users:
             print(f"{user.username}: sees {Contact.objects.restrict(user, 'view').count():,} contacts")
         rounds, floors, all_plans = [], [], []
-        for _ in range(args.rounds):
-            rows, all_plans = [], []
-            for user in users:
-                user_rows, plans = run_user(user, clients[user.username], args)
-                rows += user_rows
-                all_plans.append((user.username, plans))
-            rounds.append(rows)
-            if not args.no_floor:
-                floors.append(measure_floor(clients, args))
+        with override_settings(ROOT_URLCONF=floor_urlconf()):
+            for _ in range(args.rounds):
+                rows, all_plans = [], []
+                for user in users:
+                    user_rows, plans = run_user(user, clients[user.username], args)
+                    rows += user_rows
+                    all_plans.append((user.username, plans))
+                rounds.append(rows)
+                if not args.no_floor:
+                    floors.append(measure_floor(clients, args))
         rows = combine(rounds)
         for user in users:
             print_rows(user.username, [r for r in rows if r["user"] == user.username])
