@@ -53,6 +53,7 @@ ACCOUNT = register(
         default_columns=["name", "industry", "lifecycle_stage", "city", "owner", "tags"],
         select_related=("owner", "parent"),
         prefetch_related=("tags",),
+        api_select_related=(),  # the API shows the owner's and the parent's ids only
         detail_template="customers/account_detail.html",
         detail_context=selectors.account_360,
         icon="bi-building",
@@ -81,6 +82,9 @@ CONTACT = register(
         select_related=("owner",),
         # One query serves both the API (memberships with roles) and the list's companies column.
         prefetch_related=("tags", Prefetch("memberships", queryset=AccountContact.objects.select_related("account"))),
+        # The API shows owner and company ids, not names: no user row, no company rows.
+        api_select_related=(),
+        api_prefetch_related=("tags", "memberships"),
         detail_template="customers/contact_detail.html",
         detail_fields=["title", "department", "mobile", "phone", "email", "wechat", "birthday", "owner"],
         detail_context=selectors.contact_detail,

@@ -152,12 +152,12 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
     with translation.override("en"):  # the OpenAPI document is English developer documentation
         name_en, names = str(rt.verbose_name), str(rt.verbose_name_plural)
 
-    def get_for(request, pk, action):
-        return get_object_or_404(rt.base_queryset(request.auth, action), pk=pk)
+    def get_for(request, pk, action, *, api=False):
+        return get_object_or_404(rt.base_queryset(request.auth, action, api=api), pk=pk)
 
     def shown(request, pk):
         """The record as the API shows it: re-read through the user's scope, personal data masked."""
-        return prepare_for_display([rt.base_queryset(request.auth).get(pk=pk)], request.auth)[0]
+        return prepare_for_display([rt.base_queryset(request.auth, api=True).get(pk=pk)], request.auth)[0]
 
     @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {names}",
                 operation_id=f"{name.lower()}_list")
@@ -165,8 +165,8 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         # Every query parameter goes to the FilterSet, which reads only its own filters, including the
         # custom-field ones (cf_<name>, cf_<name>_min, ...) that exist only per instance.
         # only_given: the FilterSet copies and validates only the filters the request names.
-        fs = rt.filterset_class(request.GET, queryset=rt.base_queryset(request.auth, "view"), request=request,
-                                only_given=True)
+        fs = rt.filterset_class(request.GET, queryset=rt.base_queryset(request.auth, "view", api=True),
+                                request=request, only_given=True)
         if not fs.is_valid():
             raise ApiError(400, "invalid_filter", _("Invalid filter value."),
                            {k: [str(m) for m in v] for k, v in fs.errors.items()})
@@ -181,7 +181,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
     @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")
     def get_record(request, pk: Id):
-        return prepare_for_display([get_for(request, pk, "view")], request.auth)[0]
+        return prepare_for_display([get_for(request, pk, "view", api=True)], request.auth)[0]
 
     @router.post("", response={201: out_schema, **ERRORS}, summary=f"Create a {name_en}",
                  operation_id=f"{name.lower()}_create")

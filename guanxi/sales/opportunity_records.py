@@ -43,10 +43,10 @@ def _probability(obj):
 
 
 class OpportunityRecordType(RecordType):
-    def base_queryset(self, user, action="view"):
+    def base_queryset(self, user, action="view", *, api=False):
         from .opportunity_selectors import with_stalled
 
-        return with_stalled(super().base_queryset(user, action))
+        return with_stalled(super().base_queryset(user, action, api=api))
 
 
 OPPORTUNITY = register(

@@ -44,8 +44,8 @@ def _count(model, **filters):
 class _TicketApiType(RecordType):
     """The ticket record type as the API reads it: with its conversation counts (one query per page)."""
 
-    def base_queryset(self, user, action="view"):
-        return super().base_queryset(user, action).annotate(
+    def base_queryset(self, user, action="view", *, api=False):
+        return super().base_queryset(user, action, api=api).annotate(
             reply_count=_count(TicketMessage, kind=MessageKind.REPLY),
             customer_message_count=_count(TicketMessage, kind=MessageKind.CUSTOMER),
             note_count=_count(TicketMessage, kind=MessageKind.NOTE),

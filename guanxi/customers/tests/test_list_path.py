@@ -126,3 +126,48 @@ def test_api_custom_field_filter_and_bad_values(api, rep1):
     # Without a cf_ parameter the definitions are not read at all.
     _body, sqls = run(api, city="上海市")
     assert not any("core_customfield" in s for s in sqls)
+
+
+def _statements_reading(sqls, column):
+    """Statements that select `column` ('"table"."name"'), the token look-up (which loads its user) aside."""
+    return [s for s in sqls if column in s.split(" FROM ")[0] and '"core_apitoken"' not in s]
+
+
+def test_api_reads_no_owner_or_company_rows_and_stays_flat(api, rep1):
+    """The API shows owner and company ids: it joins no user row and loads no company row (the UI list,
+    which shows their names, does), and its statements do not grow with the page."""
+    from .factories import AccountFactory
+
+    acme, other = AccountFactory(name="Acme"), AccountFactory(name="Beta")
+    first = ContactFactory(name="李雷", owner=rep1, tags=["VIP"], companies=[(acme, "采购"), other])
+    body, sqls = run(api, limit=25, ordering="name")
+    assert body["items"][0]["owner"] == rep1.pk
+    assert body["items"][0]["tags"] == ["VIP"]
+    assert sorted(a["account"] for a in body["items"][0]["accounts"]) == sorted([acme.pk, other.pk])
+    assert {"account": acme.pk, "role": "采购"} in body["items"][0]["accounts"]
+    assert _statements_reading(sqls, '"core_user"."username"') == []
+    assert _statements_reading(sqls, '"customers_account"."name"') == []
+    for i in range(5):
+        ContactFactory(name=f"韩梅梅{i}", owner=rep1, tags=[f"t{i}"], companies=[AccountFactory()])
+    body_more, sqls_more = run(api, limit=25, ordering="name")
+    reads = [q for q in sqls if q.startswith("SELECT")]  # the first request also stamps the token's last use
+    assert len(body_more["items"]) == 6 and len([q for q in sqls_more if q.startswith("SELECT")]) == len(reads)
+
+    detail = api.get(f"{URL}/{first.pk}")
+    assert detail.status_code == 200 and detail.json()["accounts"] == body["items"][0]["accounts"]
+
+
+def test_api_account_reads_no_owner_or_parent_rows(api, rep1):
+    from .factories import AccountFactory
+
+    parent = AccountFactory(name="集团总部", owner=rep1)
+    AccountFactory(name="集团子公司", owner=rep1, parent=parent)
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get("/api/v1/accounts", ordering="name")
+    assert response.status_code == 200
+    child = next(a for a in response.json()["items"] if a["name"] == "集团子公司")
+    assert (child["parent"], child["owner"]) == (parent.pk, rep1.pk)
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert _statements_reading(sqls, '"core_user"."username"') == []
+    page = [s for s in sqls if s.startswith('SELECT "customers_account"."id", ')]
+    assert len(page) == 1 and "JOIN" not in page[0]
