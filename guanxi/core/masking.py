@@ -14,14 +14,24 @@ def sensitive_fields(model) -> dict[str, str]:
     return dict(getattr(model, "sensitive_fields", {}) or {})
 
 
+def _national_number(digits):
+    """The national number of an international number's digits: what follows the country calling code.
+
+    Calling codes are prefix-free (1–3 digits), so the first prefix that is one is the code. This is what
+    phonenumbers.parse(...).national_number gives (leading zeros dropped) at a fraction of its cost, which
+    mattered: a list page masks dozens of numbers.
+    """
+    for length in (1, 2, 3):
+        if int(digits[:length] or 0) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[length:].lstrip("0")
+    return digits
+
+
 def mask_phone(value):
     if not value:
         return value
     digits = "".join(ch for ch in value if ch.isdigit())
-    try:
-        national = str(phonenumbers.parse(value, None).national_number) if value.startswith("+") else digits
-    except phonenumbers.NumberParseException:
-        national = digits
+    national = _national_number(digits) if value.startswith("+") else digits
     if len(national) >= 7:
         return f"{national[:3]}{MASK}{national[-4:]}"
     return f"{MASK}{national[-2:]}"
