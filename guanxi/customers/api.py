@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema
 from pydantic import field_validator
 
 from guanxi.framework.api import ApiError, Id, InputSchema, crud_router
+from guanxi.framework.related import related_rows, tag_names
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
 from .models import Account
@@ -47,7 +48,7 @@ class AccountOut(Schema):
 
     @staticmethod
     def resolve_tags(obj):
-        return [t.name for t in obj.tags.all()]
+        return tag_names(obj)
 
     @staticmethod
     def resolve_annual_revenue(obj):
@@ -188,11 +189,11 @@ class ContactOut(Schema):
 
     @staticmethod
     def resolve_tags(obj):
-        return [t.name for t in obj.tags.all()]
+        return tag_names(obj)
 
     @staticmethod
     def resolve_accounts(obj):
-        return [{"account": m.account_id, "role": m.role} for m in obj.memberships.all()]
+        return [{"account": m.account_id, "role": m.role} for m in related_rows(obj, "memberships")]
 
 
 class ContactIn(InputSchema):

@@ -5,16 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
+from guanxi.framework.related import related_rows, tags_text
 
 from . import selectors
 from .filtersets import AccountFilterSet, AccountRelationFilterSet, ContactFilterSet
 from .forms import AccountForm, AccountRelationForm, ContactForm
 from .models import Account, AccountContact, AccountRelation, Contact
 from .services import contact_set_accounts
-
-
-def _tags(obj):
-    return ", ".join(t.name for t in obj.tags.all())
 
 
 def _redact_memberships(contacts, user):
@@ -25,7 +22,7 @@ def _redact_memberships(contacts, user):
 
 def _companies(contact):
     """Live companies by name, from the memberships the list prefetches (with their accounts) for the API."""
-    accounts = sorted((m.account for m in contact.memberships.all() if m.account.deleted_at is None),
+    accounts = sorted((m.account for m in related_rows(contact, "memberships") if m.account.deleted_at is None),
                       key=lambda a: (a.name, a.pk))
     return ", ".join(a.name for a in accounts)
 
@@ -47,7 +44,7 @@ ACCOUNT = register(
             Column("parent", _("Parent company"), accessor="parent.name"),
             Column("owner", _("Owner"), order_by=("owner__username",)),
             Column("source", _("Source")),
-            Column("tags", _("Tags"), accessor=_tags),
+            Column("tags", _("Tags"), accessor=tags_text),
             Column("created", _("Created at"), accessor="created_at", order_by=("created_at",)),
         ],
         default_columns=["name", "industry", "lifecycle_stage", "city", "owner", "tags"],
@@ -75,7 +72,7 @@ CONTACT = register(
             Column("wechat", _("WeChat ID")),
             Column("city", _("City"), order_by=("city",)),
             Column("owner", _("Owner"), order_by=("owner__username",)),
-            Column("tags", _("Tags"), accessor=_tags),
+            Column("tags", _("Tags"), accessor=tags_text),
             Column("created", _("Created at"), accessor="created_at", order_by=("created_at",)),
         ],
         default_columns=["name", "title", "companies", "mobile", "email", "owner"],

@@ -13,6 +13,7 @@ from guanxi.customers.choices import CompanySize, Industry
 from guanxi.customers.models import Account, Contact
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, command_target, crud_router, run_command
 from guanxi.framework.redaction import prepare_for_display
+from guanxi.framework.related import tag_names
 
 from . import lead_services
 from .choices import DisqualifyReason, LeadSource
@@ -70,7 +71,7 @@ class LeadOut(Schema):
 
     @staticmethod
     def resolve_tags(obj):
-        return [t.name for t in obj.tags.all()]
+        return tag_names(obj)
 
     @staticmethod
     def resolve_score_detail(obj):

@@ -3,15 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.registry import Column, RecordType, register
+from guanxi.framework.related import tags_text
 
 from .lead_filtersets import LeadFilterSet
 from .lead_forms import LeadForm
 from .lead_services import lead_save_related
 from .models import Lead
-
-
-def _tags(obj):
-    return ", ".join(t.name for t in obj.tags.all())
 
 
 def _lead_detail(obj, request):
@@ -39,7 +36,7 @@ LEAD = register(
             Column("city", _("City"), order_by=("city",)),
             Column("owner", _("Owner"), order_by=("owner__username",)),
             Column("pool", _("Customer pool"), accessor="pool.name"),
-            Column("tags", _("Tags"), accessor=_tags),
+            Column("tags", _("Tags"), accessor=tags_text),
             Column("created", _("Created at"), accessor="created_at", order_by=("created_at",)),
         ],
         default_columns=["name", "company_name", "score", "status", "source", "province", "owner", "created"],

@@ -16,6 +16,7 @@ from guanxi.core import access
 from guanxi.customers.models import Account, Contact
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, crud_router
 from guanxi.framework.redaction import prepare_for_display
+from guanxi.framework.related import tag_names
 
 from . import opportunity_services as services
 from .choices import ForecastCategory, LeadSource, StageKind
@@ -62,7 +63,7 @@ class OpportunityOut(Schema):
 
     @staticmethod
     def resolve_tags(obj):
-        return [t.name for t in obj.tags.all()]
+        return tag_names(obj)
 
     @staticmethod
     def resolve_amount(obj):

@@ -23,6 +23,7 @@ from guanxi.customers.models import Account, Contact
 from guanxi.framework.api import ERRORS, ApiError, Id, InputSchema, command_target, crud_router, run_command
 from guanxi.framework.redaction import prepare_for_display
 from guanxi.framework.registry import RecordType
+from guanxi.framework.related import tag_names
 
 from . import ticket_services as services
 from .choices import MessageKind, TicketChannel, TicketKind, TicketPriority, TicketStatus
@@ -107,7 +108,7 @@ class TicketOut(Schema):
 
     @staticmethod
     def resolve_tags(obj):
-        return [t.name for t in obj.tags.all()]
+        return tag_names(obj)
 
     @staticmethod
     def resolve_category_path(obj):

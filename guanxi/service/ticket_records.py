@@ -3,14 +3,11 @@
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.registry import Column, RecordType, register
+from guanxi.framework.related import tags_text
 
 from .models import Ticket
 from .ticket_filtersets import TicketFilterSet
 from .ticket_forms import TicketForm
-
-
-def _tags(obj):
-    return ", ".join(t.name for t in obj.tags.all())
 
 
 def _detail(obj, request):
@@ -59,7 +56,7 @@ TICKET = register(
             Column("first_response_due", _("First response due"), order_by=("first_response_due",)),
             Column("resolution_due", _("Resolution due"), order_by=("resolution_due",)),
             Column("csat_score", _("Satisfaction"), order_by=("csat_score",)),
-            Column("tags", _("Tags"), accessor=_tags),
+            Column("tags", _("Tags"), accessor=tags_text),
             Column("created", _("Created at"), accessor="created_at", order_by=("created_at",)),
         ],
         default_columns=["reference", "subject", "status", "priority", "category", "customer", "owner", "sla",
