@@ -92,7 +92,9 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         from guanxi.core.models import ApiToken, hash_token
 
-        found = ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(token)).first()
+        # key_hash is unique: no ordering to compile (0.5 ms of every API request on a slow machine)
+        found = next(iter(ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(token))
+                          .order_by()[:1]), None)
         if found is None:
             return None
         now = timezone.now()
