@@ -183,25 +183,39 @@ def assignable_users(user, model):
 # -- the row filter ----------------------------------------------------------------------------
 
 
+def _shares(user):
+    """{(record type, level): {ids}} of everything shared with the user or their team.
+
+    One query per user object (i.e. per request) for every record type: a page often restricts several
+    types (a contact list checks its companies; a company page its contacts, deals and tickets).
+    """
+    cache = _cache(user)
+    if "share_rows" not in cache:
+        from .models import RecordShare
+
+        who = Q(user_id=user.pk)
+        if user.team_id:
+            who |= Q(team_id=user.team_id)
+        found = {}
+        for key, level, record_id in RecordShare.objects.filter(who).values_list("record_type", "level", "record_id"):
+            found.setdefault((key, level), set()).add(record_id)
+        cache["share_rows"] = found
+    return cache["share_rows"]
+
+
 def _shared_ids(user, key, action):
     """Ids of records of `key` shared with the user or their team for `action` (cached per user object).
 
     Read into a list rather than used as a subquery: `owner_id = X OR id IN (subquery)` makes PostgreSQL
     scan the whole table, while `owner_id = X OR id IN (1, 2, 3)` is two index scans (BitmapOr).
     """
-    from .models import RecordShare
-
     levels = [level for level, actions in SHARE_ACTIONS.items() if action in actions]
     if not levels:
         return []
     cache = _cache(user).setdefault("shares", {})
     if (key, action) not in cache:
-        who = Q(user_id=user.pk)
-        if user.team_id:
-            who |= Q(team_id=user.team_id)
-        cache[(key, action)] = sorted(set(
-            RecordShare.objects.filter(who, record_type=key, level__in=levels).values_list("record_id", flat=True)
-        ))
+        shares = _shares(user)
+        cache[(key, action)] = sorted(set().union(*(shares.get((key, level), ()) for level in levels)))
     return cache[(key, action)]
 
 

@@ -68,3 +68,24 @@ def test_api_and_export_do_not_name_or_number_hidden_companies(users, world, cli
     # Someone who may see it still does.
     admin = client(users["admin"])
     assert SECRET in admin.get(world["child"].get_absolute_url()).content.decode()
+
+
+def test_shared_company_shows_and_all_shares_are_read_once(users, world, api_for):
+    """A company shared with rep1 is no longer hidden on rep1's contact; the shares of every record type a
+    request restricts (contacts, then the contacts' companies) come from one statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.core.models import RecordShare
+
+    other = ContactFactory(owner=users["rep3"], name="共享联系人")
+    RecordShare.objects.create(record_type="customers.contact", record_id=other.pk, user=users["rep1"])
+    RecordShare.objects.create(record_type="customers.account", record_id=world["hidden"].pk, user=users["rep1"])
+    api = api_for("rep1")
+    with CaptureQueriesContext(connection) as ctx:
+        body = api.get("/api/v1/contacts", ordering="name").json()
+    by_name = {c["name"]: c for c in body["items"]}
+    assert set(by_name) == {"林一", "共享联系人"}
+    assert world["hidden"].pk in [m["account"] for m in by_name["林一"]["accounts"]]
+    share_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "core_recordshare"' in q["sql"]]
+    assert len(share_reads) == 1, share_reads
