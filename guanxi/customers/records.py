@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
-from guanxi.framework.related import related_rows, tags_text
+from guanxi.framework.related import prefetch_rows, related_rows, tags_text
 
 from . import selectors
 from .filtersets import AccountFilterSet, AccountRelationFilterSet, ContactFilterSet
@@ -51,6 +51,7 @@ ACCOUNT = register(
         select_related=("owner", "parent"),
         prefetch_related=("tags",),
         api_select_related=(),  # the API shows the owner's and the parent's ids only
+        api_prefetch_related=(prefetch_rows("tags"),),
         detail_template="customers/account_detail.html",
         detail_context=selectors.account_360,
         icon="bi-building",
@@ -81,7 +82,7 @@ CONTACT = register(
         prefetch_related=("tags", Prefetch("memberships", queryset=AccountContact.objects.select_related("account"))),
         # The API shows owner and company ids, not names: no user row, no company rows.
         api_select_related=(),
-        api_prefetch_related=("tags", "memberships"),
+        api_prefetch_related=(prefetch_rows("tags"), prefetch_rows("memberships")),
         detail_template="customers/contact_detail.html",
         detail_fields=["title", "department", "mobile", "phone", "email", "wechat", "birthday", "owner"],
         detail_context=selectors.contact_detail,

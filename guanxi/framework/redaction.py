@@ -8,6 +8,7 @@ One query per linked record type and batch, never per row.
 
 from . import registry
 from .querysets import RestrictedQuerySet
+from .related import rows_attr
 
 
 def _linked_fields(model):
@@ -52,11 +53,20 @@ def redact_prefetched(objs, user, *, attr, model, linked_id):
     """Leave out of each object's prefetched `attr` the rows whose linked `model` record (id given by
     `linked_id(row)`) the viewer may not see — e.g. a contact's memberships of hidden companies, a deal's
     hidden contacts. One query for the whole batch; objects changed are marked unsaveable."""
+    as_list = rows_attr(attr)  # prefetched into a plain list (framework.related.prefetch_rows)
+    listed = [o for o in objs if getattr(o, as_list, None) is not None]
     cached = [o for o in objs if attr in getattr(o, "_prefetched_objects_cache", {})]
-    ids = {linked_id(row) for o in cached for row in o._prefetched_objects_cache[attr]}
+    ids = {linked_id(row) for o in listed for row in getattr(o, as_list)}
+    ids |= {linked_id(row) for o in cached for row in o._prefetched_objects_cache[attr]}
     if not ids:
         return
     visible = set(model.objects.restrict(user, "view").filter(pk__in=ids).values_list("pk", flat=True))
+    for obj in listed:
+        rows = getattr(obj, as_list)
+        kept = [row for row in rows if linked_id(row) in visible]
+        if len(kept) != len(rows):
+            setattr(obj, as_list, kept)
+            obj._guanxi_masked = True
     for obj in cached:
         rows = obj._prefetched_objects_cache[attr]
         kept = [row for row in rows if linked_id(row) in visible]

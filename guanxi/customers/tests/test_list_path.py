@@ -171,3 +171,17 @@ def test_api_account_reads_no_owner_or_parent_rows(api, rep1):
     assert _statements_reading(sqls, '"core_user"."username"') == []
     page = [s for s in sqls if s.startswith('SELECT "customers_account"."id", ')]
     assert len(page) == 1 and "JOIN" not in page[0]
+
+
+def test_prefetched_rows_are_read_without_queries_and_fall_back_to_one(rep1, django_assert_num_queries):
+    from guanxi.framework.related import prefetch_rows, related_rows, tag_names
+
+    ContactFactory(name="甲", owner=rep1, tags=["VIP", "华东"])
+    ContactFactory(name="乙", owner=rep1)
+    with django_assert_num_queries(2):  # the contacts and their tags
+        contacts = list(Contact.objects.order_by("pk").prefetch_related(prefetch_rows("tags")))
+    with django_assert_num_queries(0):
+        assert [tag_names(c) for c in contacts] == [["VIP", "华东"], []]
+    plain = Contact.objects.get(name="甲")
+    with django_assert_num_queries(1):  # nothing prefetched: one query, as obj.tags.all() would
+        assert sorted(t.name for t in related_rows(plain, "tags")) == ["VIP", "华东"]
