@@ -328,7 +328,7 @@ def measure_floor(clients, args):
             nq = len([q for q in ctx.captured_queries if not q["sql"].startswith("UPDATE")])
             samples = [time_get(client, url) for _ in range(args.runs)]
             wall = [w for w, _c in samples]
-            rows.append({"user": username if "auth" in label else "-", "endpoint": label, "q_req": nq,
+            rows.append({"user": "-" if label == "plain view, no auth" else username, "endpoint": label, "q_req": nq,
                          "p50": statistics.median(wall), "p95": percentile(wall, 95),
                          "cpu": statistics.median(c for _w, c in samples)})
     return rows
