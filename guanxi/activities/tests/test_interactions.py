@@ -8,7 +8,6 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from hypothesis import HealthCheck, settings
@@ -95,33 +94,6 @@ class TestInteractionRecord(RecordTypeSuite):
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def api_for(users):
-    """api_for("manager"): an API client with a bearer token of that demo user."""
-
-    def make(username):
-        _token, raw = ApiToken.issue(user=users[username], name="tests")
-        client = Client()
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-        class Api:
-            def get(self, url, **params):
-                return client.get(url, params, **headers)
-
-            def post(self, url, data):
-                return client.post(url, json.dumps(data), content_type="application/json", **headers)
-
-            def patch(self, url, data):
-                return client.patch(url, json.dumps(data), content_type="application/json", **headers)
-
-            def delete(self, url):
-                return client.delete(url, **headers)
-
-        return Api()
-
-    return make
 
 
 def snapshot():
