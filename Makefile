@@ -37,10 +37,7 @@ lint: setup
 	$(PY) manage.py makemigrations --check --dry-run -v0
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI always sets it).
-# schemathesis parametrises per API operation only without xdist, so it runs in its own process.
-SCHEMA_TESTS := guanxi/customers/tests/test_schemathesis.py
-PYTEST_RUN = $(PY) -m pytest -q -rs -n 2 --dist loadfile --ignore=$(SCHEMA_TESTS) $(PYTEST_ARGS) && \
-	$(PY) -m pytest -q -rs -p no:xdist $(SCHEMA_TESTS) $(PYTEST_ARGS)
+PYTEST_RUN = scripts/run-tests $(PYTEST_ARGS)
 test: lint
 	@echo "== SQLite"
 	$(PYTEST_RUN)
