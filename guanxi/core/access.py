@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from guanxi.framework.prepared import PreparedQuery
+
 from .choices import Action, Scope, ShareLevel
 
 ACTIONS = tuple(Action.values)
@@ -57,14 +59,39 @@ def is_active_user(user):
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
+# The per-request look-ups of access control have one shape each: compiled once (framework.prepared).
+def _grants_query(role_id):
+    from .models import RolePermission
+
+    return RolePermission.objects.filter(role_id=role_id).values_list("record_type", "actions", "scope")
+
+
+def _shares_query(user_id, team_id=None):
+    from .models import RecordShare
+
+    who = Q(user_id=user_id) if team_id is None else Q(user_id=user_id) | Q(team_id=team_id)
+    return RecordShare.objects.filter(who).values_list("record_type", "level", "record_id")
+
+
+def _pools_query(user_id, team_id=None):
+    from guanxi.customers.models import Pool
+
+    who = Q(members=user_id) if team_id is None else Q(members=user_id) | Q(member_teams=team_id)
+    return Pool.objects.filter(who, is_active=True).values_list("pk", flat=True)
+
+
+GRANTS = PreparedQuery("core.RolePermission", _grants_query, kinds=(int,))
+SHARES = PreparedQuery("core.RecordShare", _shares_query, kinds=(int,))
+TEAM_SHARES = PreparedQuery("core.RecordShare", _shares_query, kinds=(int, int))
+POOLS = PreparedQuery("customers.Pool", _pools_query, kinds=(int,))
+TEAM_POOLS = PreparedQuery("customers.Pool", _pools_query, kinds=(int, int))
+
+
 def grants(user) -> dict[str, Grant]:
     """{record type: Grant} of the user's role (one query per user object)."""
     cache = _cache(user)
     if "grants" not in cache:
-        from .models import RolePermission
-
-        rows = RolePermission.objects.filter(role_id=user.role_id).values_list("record_type", "actions", "scope") \
-            if user.role_id else []
+        rows = GRANTS.rows(user.role_id) if user.role_id else []
         cache["grants"] = {key: Grant(frozenset(actions or ()), scope) for key, actions, scope in rows}
     return cache["grants"]
 
@@ -191,13 +218,9 @@ def _shares(user):
     """
     cache = _cache(user)
     if "share_rows" not in cache:
-        from .models import RecordShare
-
-        who = Q(user_id=user.pk)
-        if user.team_id:
-            who |= Q(team_id=user.team_id)
+        rows = TEAM_SHARES.rows(user.pk, user.team_id) if user.team_id else SHARES.rows(user.pk)
         found = {}
-        for key, level, record_id in RecordShare.objects.filter(who).values_list("record_type", "level", "record_id"):
+        for key, level, record_id in rows:
             found.setdefault((key, level), set()).add(record_id)
         cache["share_rows"] = found
     return cache["share_rows"]
@@ -295,12 +318,8 @@ def pool_ids(user) -> list:
     """Ids of the active customer pools the user belongs to, directly or through their team (cached)."""
     cache = _cache(user)
     if "pools" not in cache:
-        from guanxi.customers.models import Pool
-
-        who = Q(members=user.pk)
-        if user.team_id:
-            who |= Q(member_teams=user.team_id)
-        cache["pools"] = sorted(set(Pool.objects.filter(who, is_active=True).values_list("pk", flat=True)))
+        rows = TEAM_POOLS.rows(user.pk, user.team_id) if user.team_id else POOLS.rows(user.pk)
+        cache["pools"] = sorted({pk for (pk,) in rows})
     return cache["pools"]
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,7 +20,9 @@ from guanxi.core.masking import sensitive_fields
 from . import services
 from .errors import Conflict, StateError
 from .listing import BadOrdering, page_and_count, parse_ordering
+from .prepared import PreparedQuery
 from .redaction import prepare_for_display
+from .rendering import CONTENT_TYPE, json_body, row_renderer
 from .validators import MAX_ID
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -88,24 +90,42 @@ class InputSchema(Schema):
         return handler(data)
 
 
+def _token_user_query(key_hash):
+    from django.contrib.auth import get_user_model
+
+    from guanxi.core.models import ApiToken
+
+    user_fields = [f"user__{f.attname}" for f in get_user_model()._meta.concrete_fields]
+    # key_hash is unique: no ordering
+    return ApiToken.objects.active().filter(key_hash=key_hash).order_by().values_list(
+        "pk", "last_used_at", *user_fields)[:1]
+
+
+# Every API request runs this look-up; compiled once, it costs a fifth of the ORM's time.
+TOKEN_USER = PreparedQuery("core.ApiToken", _token_user_query)
+
+
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
+        from django.contrib.auth import get_user_model
+
         from guanxi.core.models import ApiToken, hash_token
 
-        # key_hash is unique: no ordering to compile (0.5 ms of every API request on a slow machine)
-        found = next(iter(ApiToken.objects.active().select_related("user").filter(key_hash=hash_token(token))
-                          .order_by()[:1]), None)
+        User = get_user_model()
+        found = TOKEN_USER.first(hash_token(token))
         if found is None:
             return None
+        token_pk, last_used_at, *user_values = found
+        user = User.from_db(TOKEN_USER.alias, [f.attname for f in User._meta.concrete_fields], user_values)
         now = timezone.now()
-        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)  # at most once a minute
-        request.user = found.user
+        if last_used_at is None or (now - last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token_pk).update(last_used_at=now)  # at most once a minute
+        request.user = user
         # As UserPreferencesMiddleware does for a browser session: labels and messages in the user's language.
-        if found.user.language:
-            translation.activate(found.user.language)
+        if user.language:
+            translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
-        return found.user
+        return user
 
 
 class BrowserSessionAuth(SessionAuth):
@@ -178,7 +198,10 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
             raise ApiError(400, e.code, str(e), {"ordering": [str(e)]})
         items, count = page_and_count(fs.qs.order_by(*ordering), offset=filters.offset, limit=filters.limit,
                                       filtered=fs.is_filtered)
-        return {"count": count.value, "count_exact": count.exact, "items": prepare_for_display(items, request.auth)}
+        # Rendered here rather than by ninja: the same schema and JSON, one pydantic call for the page.
+        rows = row_renderer(out_schema).render(prepare_for_display(items, request.auth))
+        return HttpResponse(json_body({"count": count.value, "count_exact": count.exact, "items": rows}),
+                            content_type=CONTENT_TYPE)
 
     @router.get("/{pk}", response={200: out_schema, **ERRORS}, summary=f"Get a {name_en}",
                 operation_id=f"{name.lower()}_get")

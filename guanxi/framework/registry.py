@@ -42,7 +42,8 @@ class RecordType:
     # What the API's reads need instead, when its schema needs less than the UI's columns (None: the same).
     # E.g. the API shows `owner_id`, not the owner's name: joining the user row costs ~1–2 ms per page.
     api_select_related: tuple[str, ...] | None = None
-    api_prefetch_related: tuple[str | models.Prefetch, ...] | None = None
+    # An entry may also be a callable taking the viewer and returning a Prefetch (rows limited to theirs).
+    api_prefetch_related: tuple[str | models.Prefetch | Callable, ...] | None = None
     detail_template: str = "framework/detail.html"
     detail_fields: list[str] = field(default_factory=list)
     bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "remove_tag", "delete")
@@ -108,7 +109,8 @@ class RecordType:
         if select:
             qs = qs.select_related(*select)
         if prefetch:
-            qs = qs.prefetch_related(*prefetch)
+            # An entry can depend on the viewer: a callable taking the user and returning a Prefetch.
+            qs = qs.prefetch_related(*(p(user) if callable(p) else p for p in prefetch))
         return qs
 
 

@@ -22,8 +22,21 @@ def prefetch_rows(name, queryset=None):
     return Prefetch(name, queryset=queryset, to_attr=rows_attr(name))
 
 
+def visible_rows_attr(name):
+    return f"{name}_visible_rows"
+
+
+def prefetch_visible_rows(name, queryset):
+    """Like prefetch_rows, for rows the queryset already limits to what the viewer may see (e.g. the
+    memberships of companies they may see): the redaction of linked records has nothing left to check."""
+    return Prefetch(name, queryset=queryset, to_attr=visible_rows_attr(name))
+
+
 def related_rows(obj, name):
     """The rows of `obj`'s to-many relation `name`: the prefetched ones if any, else a query."""
+    rows = getattr(obj, visible_rows_attr(name), None)
+    if rows is not None:
+        return rows
     rows = getattr(obj, rows_attr(name), None)
     if rows is not None:
         return rows

@@ -466,6 +466,16 @@ class RecordTypeSuite:
 
         self._assert_constant(fetch)
 
+    def test_api_list_items_are_what_the_detail_answers(self, api):
+        # The list renders its page itself (framework.rendering), the detail through ninja: same schema,
+        # so the same JSON, tags, companies and masked personal data included.
+        objs = [self.make(**self.rich_kwargs), self.make()]
+        response = api.get(self.api_path, limit=200)
+        assert response.status_code == 200 and response["Content-Type"] == "application/json; charset=utf-8"
+        items = {item["id"]: item for item in response.json()["items"]}
+        for obj in objs:
+            assert items[obj.pk] == api.get(f"{self.api_path}/{obj.pk}").json()
+
     def test_export_query_count_is_constant(self, client_manager):
         def fetch():
             export_rows(client_manager.get(self.url("export"), {"format": "csv"}), "csv")
