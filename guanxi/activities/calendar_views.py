@@ -70,8 +70,9 @@ def parse_when(value, field):
         raise BadInput(field, _("The year must be between %(low)d and %(high)d.") % {
             "low": YEARS[0], "high": YEARS[1]})
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
+        return timezone.make_aware(parsed)
+    # PostgreSQL refuses UTC offsets beyond ±15:59 that Python accepts: the same instant in UTC.
+    return parsed.astimezone(datetime.UTC)
 
 
 def parse_window(params):

@@ -1,5 +1,6 @@
 """API helpers: the error body, token auth, input base schema and one generic CRUD router per record type."""
 
+import datetime
 from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -77,6 +78,18 @@ class InputSchema(Schema):
     def reject_bad_text(cls, value):
         if _bad_text(value):
             raise ValueError(_("Text must not contain NUL characters or unpaired surrogates."))
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def aware_times_in_utc(cls, value):
+        # Python takes UTC offsets up to ±23:59, PostgreSQL only up to ±15:59 (a 500 before): the same
+        # instant in UTC fits both.
+        if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+            try:
+                return value.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValueError(_("The date and time is out of range.")) from None
         return value
 
     @model_validator(mode="wrap")

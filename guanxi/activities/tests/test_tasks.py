@@ -625,3 +625,23 @@ def test_task_access_matrix(viewer, users):
         assert response.status_code == (204 if delete else 404), f"api delete: {where}"
         if not delete:
             assert snapshot(task) == before, f"denied delete left a trace: {where}"
+
+
+# -- times with unusual UTC offsets (found by schemathesis on PostgreSQL) ------------------------------
+
+
+def test_an_offset_postgresql_cannot_store_is_kept_as_the_same_instant(api, rep1):
+    # Python accepts offsets up to ±23:59, PostgreSQL up to ±15:59: this was a 500 there.
+    response = api.post("/api/v1/tasks", {"title": "跨时区", "due_at": "2030-05-01T10:53:59+22:29"})
+    assert response.status_code == 201, response.content
+    task = Task.objects.get(pk=response.json()["id"])
+    assert task.due_at == datetime.datetime(2030, 4, 30, 12, 24, 59, tzinfo=UTC)
+
+
+def test_an_offset_that_leaves_the_calendar_is_422_and_creates_nothing(api, rep1):
+    before = Task.all_objects.count()
+    for due in ("0001-01-01T00:00:00+22:29", "9999-12-31T23:59:59-23:00"):
+        response = api.post("/api/v1/tasks", {"title": "越界", "due_at": due})
+        assert response.status_code == 422, (due, response.content)
+        assert "due_at" in response.json()["errors"]
+    assert Task.all_objects.count() == before
