@@ -105,10 +105,10 @@ RAW_URL = "/bench-floor/raw"
 RAW_ALL_URL = "/bench-floor/raw-all"
 TABLE = Contact._meta.db_table
 # Tables read as request overhead, not as the list's data: auth, access control (role permissions,
-# shares, the organisation for team/subtree scopes), custom-field definitions. The table-size estimate
-# (pg_class, unquoted) is overhead too.
-OVERHEAD = {"core_apitoken", "core_user", "core_rolepermission", "core_recordshare", "core_customfield",
-            "core_team", "core_department", "django_session"}
+# shares, customer pools, the organisation for team/subtree scopes), custom-field definitions. The
+# table-size estimate (pg_class, unquoted) is overhead too.
+OVERHEAD = {"core_apitoken", "core_user", "core_rolepermission", "core_recordshare", "customers_pool",
+            "core_customfield", "core_team", "core_department", "django_session"}
 FIRST_TABLE = re.compile(r'FROM "(\w+)"')
 # case number -> the statements a real request ran after its token look-up (for the /raw floor endpoint)
 RAW_CASES = {}
