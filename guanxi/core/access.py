@@ -256,13 +256,15 @@ def restrict_queryset(qs, user, action):
     return qs.filter(condition) if condition else qs
 
 
-def visibility_q(user, model, action, prefix=""):
+def visibility_q(user, model, action, prefix="", *, pools_inline=False):
     """The row filter for `action` on `model` as a Q, for rows reached through `prefix`.
 
     With prefix "" it filters `model` itself (an empty Q means every row). With a prefix such as
     "account__" it filters the rows of another model by the linked `model` row, which must then also
     exist and be live (not in the recycle bin). Linked records are joined rather than filtered with
     `IN (subquery)`: PostgreSQL turned OR-ed subqueries into hashed subplans over every visible parent.
+    `pools_inline` reads the user's customer pools in a subquery instead of a statement of their own,
+    for filters over a few rows already chosen (a page's memberships), where the plan does not suffer.
     """
     g = grant(user, model)
     if action not in g.actions:
@@ -298,8 +300,8 @@ def visibility_q(user, model, action, prefix=""):
     if shared:
         condition |= Q(**{f"{prefix}pk__in": shared})
     if getattr(model, "pooled", False) and action in POOL_ACTIONS:
-        pools = pool_ids(user)
-        if pools:
+        pools = _pools_query(user.pk, user.team_id).values("pk") if pools_inline else pool_ids(user)
+        if pools_inline or pools:
             # Unowned records in a customer pool (公海) the user belongs to: seen so they can be claimed.
             condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}pool_id__in": pools})
     if getattr(model, "team_queue", False) and action in QUEUE_ACTIONS:

@@ -23,9 +23,10 @@ def _redact_memberships(contacts, user):
 
 def _visible_memberships(user):
     """The API's prefetch of a contact's companies, limited to those the viewer may see: one statement,
-    where prefetching every membership and then checking their companies took two."""
-    return prefetch_visible_rows("memberships",
-                                 AccountContact.objects.filter(visibility_q(user, Account, "view", "account__")))
+    where prefetching every membership and then checking their companies (and the viewer's pools) took
+    up to three."""
+    visible = visibility_q(user, Account, "view", "account__", pools_inline=True)
+    return prefetch_visible_rows("memberships", AccountContact.objects.filter(visible))
 
 
 def _companies(contact):

@@ -89,3 +89,35 @@ def test_shared_company_shows_and_all_shares_are_read_once(users, world, api_for
     assert world["hidden"].pk in [m["account"] for m in by_name["林一"]["accounts"]]
     share_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "core_recordshare"' in q["sql"]]
     assert len(share_reads) == 1, share_reads
+
+
+def test_unowned_company_in_my_pool_shows_on_my_contact(users, world, api_for):
+    """The API's prefetch checks the companies' pools in the same statement: a company without an owner
+    in a pool rep1 belongs to (directly or through their team) shows, one in another pool does not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.customers.models import Pool
+
+    mine, theirs = Pool.objects.create(name="华东公海"), Pool.objects.create(name="华南公海")
+    mine.members.add(users["rep1"])
+    theirs.members.add(users["rep3"])
+    in_mine = AccountFactory(owner=None, pool=mine, name="公海甲")
+    in_theirs = AccountFactory(owner=None, pool=theirs, name="公海乙")
+    for account in (in_mine, in_theirs):
+        AccountContact.objects.create(account=account, contact=world["contact"])
+    api = api_for("rep1")
+    with CaptureQueriesContext(connection) as ctx:
+        item = api.get("/api/v1/contacts", q="林一").json()["items"][0]
+    shown = {m["account"] for m in item["accounts"]}
+    assert in_mine.pk in shown and in_theirs.pk not in shown and world["hidden"].pk not in shown
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "customers_pool"')]
+    # Through the team: rep2 is in rep1's team (demo organisation); the pool names the team instead.
+    mine.members.clear()
+    mine.member_teams.add(users["rep1"].team)
+    item = api_for("rep1").get("/api/v1/contacts", q="林一").json()["items"][0]
+    assert in_mine.pk in {m["account"] for m in item["accounts"]}
+    mine.is_active = False
+    mine.save()
+    item = api_for("rep1").get("/api/v1/contacts", q="林一").json()["items"][0]
+    assert in_mine.pk not in {m["account"] for m in item["accounts"]}
