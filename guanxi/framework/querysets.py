@@ -4,6 +4,27 @@ from django.db import models
 
 
 class RestrictedQuerySet(models.QuerySet):
+    _row_loaders = ()
+
+    def load_rows(self, *loaders):
+        """Like prefetch_related, for loaders with a `load(objs)` (e.g. framework.related.ManyToManyRows)
+        that read a relation of the fetched records in a statement compiled once."""
+        clone = self._chain()
+        clone._row_loaders = (*self._row_loaders, *loaders)
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._row_loaders = self._row_loaders
+        return clone
+
+    def _fetch_all(self):
+        fetched = self._result_cache is not None
+        super()._fetch_all()
+        if self._row_loaders and not fetched and self._iterable_class is models.query.ModelIterable:
+            for loader in self._row_loaders:
+                loader.load(self._result_cache)
+
     def restrict(self, user, action="view"):
         """Only the rows `user` may perform `action` on.
 

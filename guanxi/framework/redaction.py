@@ -53,7 +53,7 @@ def redact_prefetched(objs, user, *, attr, model, linked_id):
     """Leave out of each object's prefetched `attr` the rows whose linked `model` record (id given by
     `linked_id(row)`) the viewer may not see — e.g. a contact's memberships of hidden companies, a deal's
     hidden contacts. One query for the whole batch; objects changed are marked unsaveable."""
-    as_list = rows_attr(attr)  # prefetched into a plain list (framework.related.prefetch_rows)
+    as_list = rows_attr(attr)  # read into a plain list (framework.related.rows_attr)
     listed = [o for o in objs if getattr(o, as_list, None) is not None]
     cached = [o for o in objs if attr in getattr(o, "_prefetched_objects_cache", {})]
     ids = {linked_id(row) for o in listed for row in getattr(o, as_list)}

@@ -42,8 +42,9 @@ class RecordType:
     # What the API's reads need instead, when its schema needs less than the UI's columns (None: the same).
     # E.g. the API shows `owner_id`, not the owner's name: joining the user row costs ~1–2 ms per page.
     api_select_related: tuple[str, ...] | None = None
-    # An entry may also be a callable taking the viewer and returning a Prefetch (rows limited to theirs).
-    api_prefetch_related: tuple[str | models.Prefetch | Callable, ...] | None = None
+    # An entry may also be a callable taking the viewer and returning a Prefetch (rows limited to theirs),
+    # or a loader of framework.related (e.g. ManyToManyRows("tags")).
+    api_prefetch_related: tuple[str | models.Prefetch | Callable | Any, ...] | None = None
     detail_template: str = "framework/detail.html"
     detail_fields: list[str] = field(default_factory=list)
     bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "remove_tag", "delete")
@@ -109,8 +110,12 @@ class RecordType:
         if select:
             qs = qs.select_related(*select)
         if prefetch:
-            # An entry can depend on the viewer: a callable taking the user and returning a Prefetch.
-            qs = qs.prefetch_related(*(p(user) if callable(p) else p for p in prefetch))
+            # An entry can depend on the viewer (a callable taking the user and returning a Prefetch) or be
+            # a loader of framework.related with its statement compiled once (e.g. ManyToManyRows).
+            loaders = [p for p in prefetch if hasattr(p, "load")]
+            if loaders:
+                qs = qs.load_rows(*loaders)
+            qs = qs.prefetch_related(*(p(user) if callable(p) else p for p in prefetch if not hasattr(p, "load")))
         return qs
 
 

@@ -9,17 +9,63 @@ fall back to a query when nothing was prefetched.
 
 from django.db.models import Prefetch
 
+from .prepared import PreparedQuery
+
 
 def rows_attr(name):
     return f"{name}_rows"
 
 
-def prefetch_rows(name, queryset=None):
-    """Prefetch relation `name` into a plain list (`obj.<name>_rows`): no manager or queryset per row.
+class ManyToManyRows:
+    """Loads many-to-many relation `name` of a page of records into a plain list, `obj.<name>_rows` (no
+    manager or queryset per row), with one statement compiled once per page size (and thread).
 
     For read-only paths that read the relation through `related_rows` (the API's list and detail).
+
+    Django's prefetch builds and compiles its statement for every page: on the 2-core machine of
+    docs/performance.md that was 0.7 ms of a contact list request for the tags, the compiled statement
+    0.2 ms. A queryset takes it through `RestrictedQuerySet.load_rows`.
     """
-    return Prefetch(name, queryset=queryset, to_attr=rows_attr(name))
+
+    def __init__(self, name):
+        self.name = name
+        self._compiled = {}  # (model, page size) -> (PreparedQuery, related model, its field attnames)
+
+    def _query(self, model, size):
+        found = self._compiled.get((model, size))
+        if found is None:
+            field = model._meta.get_field(self.name)
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            related = field.related_model
+            plain_ordering = all(isinstance(o, str) for o in related._meta.ordering)
+            if related._default_manager.all().query.where or not plain_ordering:
+                raise TypeError(f"{related.__name__}: a filtering default manager or an expression ordering")
+            attnames = [f.attname for f in related._meta.concrete_fields]
+            # The related model's own ordering, as Django's prefetch applies it.
+            ordering = [f"-{target}__{o[1:]}" if o.startswith("-") else f"{target}__{o}"
+                        for o in related._meta.ordering]
+
+            def build(*ids):
+                return (field.remote_field.through.objects.filter(**{f"{source}_id__in": ids})
+                        .order_by(*ordering, f"{target}_id")
+                        .values_list(f"{source}_id", *(f"{target}__{a}" for a in attnames)))
+
+            prepared = PreparedQuery(field.remote_field.through, build, kinds=(int,) * size)
+            found = self._compiled.setdefault((model, size), (prepared, related, attnames))
+        return found
+
+    def load(self, objs):
+        if not objs:
+            return
+        model = type(objs[0])
+        by_id = {obj.pk: [] for obj in objs}
+        prepared, related, attnames = self._query(model, len(by_id))
+        alias = prepared.alias
+        for source_id, *values in prepared.rows(*by_id):
+            by_id[source_id].append(related.from_db(alias, attnames, values))
+        attr = rows_attr(self.name)
+        for obj in objs:
+            setattr(obj, attr, by_id[obj.pk])
 
 
 def visible_rows_attr(name):
@@ -27,8 +73,9 @@ def visible_rows_attr(name):
 
 
 def prefetch_visible_rows(name, queryset):
-    """Like prefetch_rows, for rows the queryset already limits to what the viewer may see (e.g. the
-    memberships of companies they may see): the redaction of linked records has nothing left to check."""
+    """A Prefetch into a plain list, like ManyToManyRows, of rows the queryset already limits to what the
+    viewer may see (e.g. the memberships of companies they may see): the redaction of linked records has
+    nothing left to check."""
     return Prefetch(name, queryset=queryset, to_attr=visible_rows_attr(name))
 
 

@@ -173,15 +173,48 @@ def test_api_account_reads_no_owner_or_parent_rows(api, rep1):
     assert len(page) == 1 and "JOIN" not in page[0]
 
 
-def test_prefetched_rows_are_read_without_queries_and_fall_back_to_one(rep1, django_assert_num_queries):
-    from guanxi.framework.related import prefetch_rows, related_rows, tag_names
+def test_loaded_rows_are_read_without_queries_and_fall_back_to_one(rep1, django_assert_num_queries):
+    from guanxi.framework.related import ManyToManyRows, related_rows, tag_names
 
     ContactFactory(name="甲", owner=rep1, tags=["VIP", "华东"])
     ContactFactory(name="乙", owner=rep1)
     with django_assert_num_queries(2):  # the contacts and their tags
-        contacts = list(Contact.objects.order_by("pk").prefetch_related(prefetch_rows("tags")))
+        contacts = list(Contact.objects.order_by("pk").load_rows(ManyToManyRows("tags")))
     with django_assert_num_queries(0):
         assert [tag_names(c) for c in contacts] == [["VIP", "华东"], []]
     plain = Contact.objects.get(name="甲")
-    with django_assert_num_queries(1):  # nothing prefetched: one query, as obj.tags.all() would
+    with django_assert_num_queries(1):  # nothing loaded: one query, as obj.tags.all() would
         assert sorted(t.name for t in related_rows(plain, "tags")) == ["VIP", "华东"]
+
+
+def test_many_to_many_rows_are_what_django_prefetches_for_every_page_size(rep1, django_assert_num_queries):
+    from django.db.models import Prefetch
+
+    from guanxi.core.models import Tag
+    from guanxi.framework.related import ManyToManyRows
+
+    names = ["VIP", "华东", "Alpha", "alpha", "重点", "b"]
+    for i in range(7):
+        ContactFactory(name=f"联系人{i}", owner=rep1, tags=names[i % 3: i % 3 + i % 4])
+    Tag.objects.create(name="unused")
+    loader = ManyToManyRows("tags")
+    everyone = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
+    for size in (1, 2, 7, 2):  # a size seen before reuses its compiled statement
+        page = Contact.objects.filter(pk__in=everyone[:size]).order_by("-pk")
+        expected = {c.pk: list(c.tags_rows) for c in page.prefetch_related(Prefetch("tags", to_attr="tags_rows"))}
+        with django_assert_num_queries(2):
+            loaded = list(page.load_rows(loader))
+        assert {c.pk: c.tags_rows for c in loaded} == expected  # same tags, same (name) order
+        assert all(t.name == e.name and t.color == e.color
+                   for c in loaded for t, e in zip(c.tags_rows, expected[c.pk], strict=True))
+    assert sorted(size for _model, size in loader._compiled) == [1, 2, 7]
+    # One read per fetch, none for rows that are not model instances or were already read.
+    with django_assert_num_queries(1):
+        assert len(list(Contact.objects.load_rows(loader).values_list("pk", flat=True))) == 7
+    page = Contact.objects.order_by("pk").load_rows(loader)
+    with django_assert_num_queries(2):
+        list(page)
+        list(page)
+    expected = list(Contact.objects.get(pk=everyone[1]).tags.all())
+    with django_assert_num_queries(2):  # get() reads its record, then its tags
+        assert page.get(pk=everyone[1]).tags_rows == expected
