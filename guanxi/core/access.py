@@ -281,6 +281,8 @@ def visibility_q(user, model, action, prefix="", *, pools_inline=False):
     `IN (subquery)`: PostgreSQL turned OR-ed subqueries into hashed subplans over every visible parent.
     `pools_inline` reads the user's customer pools in a subquery instead of a statement of their own,
     for filters over a few rows already chosen (a page's memberships), where the plan does not suffer.
+    The Q holds values only (the subquery as a ViewerPools), so equal Qs filter the same rows and one
+    can key a cache of compiled statements (framework.related.FilteredRows).
     """
     g = grant(user, model)
     if action not in g.actions:
@@ -316,7 +318,7 @@ def visibility_q(user, model, action, prefix="", *, pools_inline=False):
     if shared:
         condition |= Q(**{f"{prefix}pk__in": shared})
     if getattr(model, "pooled", False) and action in POOL_ACTIONS:
-        pools = _pools_query(user.pk, user.team_id).values("pk") if pools_inline else pool_ids(user)
+        pools = ViewerPools(user.pk, user.team_id) if pools_inline else pool_ids(user)
         if pools_inline or pools:
             # Unowned records in a customer pool (公海) the user belongs to: seen so they can be claimed.
             condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}pool_id__in": pools})
@@ -326,6 +328,27 @@ def visibility_q(user, model, action, prefix="", *, pools_inline=False):
             # Unassigned records in the queue of a team the user works in or oversees (service tickets).
             condition |= Q(**{f"{prefix}owner__isnull": True, f"{prefix}team_id__in": teams})
     return live & condition
+
+
+class ViewerPools:
+    """The active customer pools a user belongs to, directly or through their team, as a subquery in a
+    filter. Compared by value, unlike a queryset: a Q holding it is equal to every Q built the same way for
+    the same user and team."""
+
+    def __init__(self, user_id, team_id):
+        self.key = (user_id, team_id)
+
+    def __eq__(self, other):
+        return isinstance(other, ViewerPools) and other.key == self.key
+
+    def __hash__(self):
+        return hash((ViewerPools, self.key))
+
+    def __repr__(self):
+        return f"ViewerPools{self.key}"
+
+    def resolve_expression(self, *args, **kwargs):
+        return _pools_query(*self.key).values("pk").resolve_expression(*args, **kwargs)
 
 
 # What membership of a customer pool grants on its unowned records; claiming is a command of its own.

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.core.access import visibility_q
 from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
-from guanxi.framework.related import ManyToManyRows, prefetch_visible_rows, related_rows, tags_text
+from guanxi.framework.related import FilteredRows, ManyToManyRows, related_rows, tags_text, visible_rows_attr
 
 from . import selectors
 from .filtersets import AccountFilterSet, AccountRelationFilterSet, ContactFilterSet
@@ -24,11 +24,11 @@ def _redact_memberships(contacts, user):
 
 
 def _visible_memberships(user):
-    """The API's prefetch of a contact's companies, limited to those the viewer may see: one statement,
-    where prefetching every membership and then checking their companies (and the viewer's pools) took
-    up to three."""
+    """The API's read of a contact's companies, limited to those the viewer may see: one statement, compiled
+    once per viewer and page size, where prefetching every membership and then checking their companies
+    (and the viewer's pools) took up to three."""
     visible = visibility_q(user, Account, "view", "account__", pools_inline=True)
-    return prefetch_visible_rows("memberships", AccountContact.objects.filter(visible))
+    return FilteredRows("memberships", visible, visible_rows_attr("memberships"))
 
 
 def _companies(contact):

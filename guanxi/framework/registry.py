@@ -42,8 +42,8 @@ class RecordType:
     # What the API's reads need instead, when its schema needs less than the UI's columns (None: the same).
     # E.g. the API shows `owner_id`, not the owner's name: joining the user row costs ~1–2 ms per page.
     api_select_related: tuple[str, ...] | None = None
-    # An entry may also be a callable taking the viewer and returning a Prefetch (rows limited to theirs),
-    # or a loader of framework.related (e.g. ManyToManyRows("tags")).
+    # An entry may also be a loader of framework.related (e.g. ManyToManyRows("tags")), or a callable taking
+    # the viewer and returning a Prefetch or a loader (rows limited to theirs, e.g. FilteredRows).
     api_prefetch_related: tuple[str | models.Prefetch | Callable | Any, ...] | None = None
     detail_template: str = "framework/detail.html"
     detail_fields: list[str] = field(default_factory=list)
@@ -110,12 +110,13 @@ class RecordType:
         if select:
             qs = qs.select_related(*select)
         if prefetch:
-            # An entry can depend on the viewer (a callable taking the user and returning a Prefetch) or be
-            # a loader of framework.related with its statement compiled once (e.g. ManyToManyRows).
-            loaders = [p for p in prefetch if hasattr(p, "load")]
+            # An entry can depend on the viewer (a callable taking the user and returning a Prefetch or a
+            # loader) and be a loader of framework.related with its statement compiled once.
+            entries = [p(user) if callable(p) else p for p in prefetch]
+            loaders = [p for p in entries if hasattr(p, "load")]
             if loaders:
                 qs = qs.load_rows(*loaders)
-            qs = qs.prefetch_related(*(p(user) if callable(p) else p for p in prefetch if not hasattr(p, "load")))
+            qs = qs.prefetch_related(*(p for p in entries if not hasattr(p, "load")))
         return qs
 
 

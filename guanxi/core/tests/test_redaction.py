@@ -121,3 +121,38 @@ def test_unowned_company_in_my_pool_shows_on_my_contact(users, world, api_for):
     mine.save()
     item = api_for("rep1").get("/api/v1/contacts", q="林一").json()["items"][0]
     assert in_mine.pk not in {m["account"] for m in item["accounts"]}
+
+
+def test_a_contacts_companies_follow_shares_and_the_viewer_while_compiled_once(users, world, api_for):
+    """The API reads a contact's visible companies with a statement compiled once per viewer's filter and
+    page size (framework.related.FilteredRows): a new or revoked share, another viewer, another page size
+    each get the companies that viewer may see now."""
+    from guanxi.core.models import RecordShare
+    from guanxi.framework.related import _filtered_rows_query
+
+    url = f"/api/v1/contacts/{world['contact'].pk}"
+    rep1, manager = api_for("rep1"), api_for("manager")
+
+    def companies(api, path=url, **params):
+        body = api.get(path, **params).json()
+        item = body["items"][0] if "items" in body else body
+        return {m["account"] for m in item["accounts"]}
+
+    mine = AccountContact.objects.get(contact=world["contact"], account__name="我的公司").account_id
+    hidden = world["hidden"].pk
+    assert companies(rep1) == {mine}
+    hits = _filtered_rows_query.cache_info().hits
+    assert companies(rep1) == {mine}
+    assert _filtered_rows_query.cache_info().hits == hits + 1  # the same viewer's filter: compiled before
+    share = RecordShare.objects.create(record_type="customers.account", record_id=hidden, user=users["rep1"])
+    assert companies(rep1) == {mine, hidden}
+    assert companies(rep1, "/api/v1/contacts", q="林一") == {mine, hidden}
+    share.delete()
+    assert companies(rep1) == {mine}
+    assert companies(rep1, "/api/v1/contacts", q="林一") == {mine}
+    # Another viewer, another filter: rep1's manager sees rep1's company, not that of rep3 (another region).
+    assert companies(manager) == {mine}
+    world["hidden"].owner = users["rep2"]  # in the manager's team
+    world["hidden"].save()
+    assert companies(manager) == {mine, hidden}
+    assert companies(rep1) == {mine}
