@@ -10,9 +10,12 @@ one call into pydantic-core.
 import datetime
 import decimal
 import functools
+import types
+from typing import Annotated, Union, get_args, get_origin
 
 from django.db.models import Manager, QuerySet
 from django.db.models.fields.files import FieldFile
+from ninja import Schema
 from ninja.renderers import JSONRenderer
 from pydantic import BaseModel, TypeAdapter, create_model
 
@@ -36,13 +39,44 @@ def _convert(value):
     return value
 
 
+def _check(schema):
+    decorators = schema.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_serializers or decorators.field_serializers:
+        raise TypeError(f"{schema.__name__}: validators and serializers are not copied to the plain model")
+
+
+@functools.cache
+def _plain_model(schema):
+    """A plain pydantic model of a nested ninja Schema's fields: its values are already plain data (a
+    resolver returned them), and ninja's validator would wrap each in a getter first."""
+    _check(schema)
+    if schema._ninja_resolvers:
+        raise TypeError(f"{schema.__name__}: a nested schema's resolvers are not run")
+    fields = {name: (_plain(info.annotation), info) for name, info in schema.model_fields.items()}
+    return create_model(f"{schema.__name__}Plain", __base__=BaseModel, **fields)
+
+
+def _plain(annotation):
+    """The annotation with every nested ninja Schema replaced by its plain model (list[X], X | None, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, Schema):
+        return _plain_model(annotation)
+    args = get_args(annotation)
+    plain = tuple(_plain(a) for a in args)
+    if plain == args:
+        return annotation
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return Annotated[(plain[0], *annotation.__metadata__)]
+    if origin in (Union, types.UnionType):
+        return Union[plain]  # noqa: UP007 (rebuilt from its parts)
+    return origin[plain]
+
+
 class RowRenderer:
     """`render(objs)` → the rows as `schema.model_validate(obj).model_dump()` would give them."""
 
     def __init__(self, schema):
-        decorators = schema.__pydantic_decorators__
-        if decorators.field_validators or decorators.model_serializers or decorators.field_serializers:
-            raise TypeError(f"{schema.__name__}: validators and serializers are not copied to the plain model")
+        _check(schema)
         self.readers = []
         fields = {}
         for name, info in schema.model_fields.items():
@@ -51,7 +85,7 @@ class RowRenderer:
             if resolver is not None and (not resolver._static or resolver._takes_context):
                 raise TypeError(f"{schema.__name__}.resolve_{key}: only static resolvers without context")
             self.readers.append((key, resolver._func if resolver else None))
-            fields[name] = (info.annotation, info)
+            fields[name] = (_plain(info.annotation), info)
         plain = create_model(f"{schema.__name__}Row", __base__=BaseModel, **fields)
         self.adapter = TypeAdapter(list[plain])
 
