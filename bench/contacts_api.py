@@ -221,7 +221,7 @@ def run_statements(sqls):
             cursor.execute(sql)
             rows = cursor.fetchall()
             if sql.startswith(f'SELECT "{TABLE}"."id"'):
-                names = [c.name for c in cursor.description]
+                names = [c[0] for c in cursor.description]  # sqlite3 gives tuples, psycopg columns
                 page = [dict(zip(names, row, strict=True)) for row in rows]
     return page
 
