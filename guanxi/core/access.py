@@ -250,11 +250,11 @@ def _shared_ids(user, key, action):
     """
     levels = [level for level, actions in SHARE_ACTIONS.items() if action in actions]
     if not levels:
-        return []
+        return ()
     cache = _cache(user).setdefault("shares", {})
     if (key, action) not in cache:
         shares = _shares(user)
-        cache[(key, action)] = sorted(set().union(*(shares.get((key, level), ()) for level in levels)))
+        cache[(key, action)] = tuple(sorted(set().union(*(shares.get((key, level), ()) for level in levels))))
     return cache[(key, action)]
 
 
@@ -313,7 +313,8 @@ def visibility_q(user, model, action, prefix="", *, pools_inline=False):
     if g.scope == Scope.ALL:
         return live
     owners = owner_ids_for_scope(user, g.scope)
-    condition = Q(**{f"{prefix}owner_id__in": sorted(owners)})
+    # Tuples, not lists: a Q can key a cache of compiled statements, so nothing in it may change later.
+    condition = Q(**{f"{prefix}owner_id__in": tuple(sorted(owners))})
     shared = _shared_ids(user, type_key(model), action)
     if shared:
         condition |= Q(**{f"{prefix}pk__in": shared})
@@ -360,7 +361,7 @@ def pool_ids(user) -> list:
     cache = _cache(user)
     if "pools" not in cache:
         rows = TEAM_POOLS.rows(user.pk, user.team_id) if user.team_id else POOLS.rows(user.pk)
-        cache["pools"] = sorted({pk for (pk,) in rows})
+        cache["pools"] = tuple(sorted({pk for (pk,) in rows}))
     return cache["pools"]
 
 
@@ -381,7 +382,7 @@ def queue_team_ids(user, scope) -> list:
             below = subordinate_ids(user)
             if below:
                 teams |= set(User.objects.filter(pk__in=below, team__isnull=False).values_list("team_id", flat=True))
-        cache[scope] = sorted(teams)
+        cache[scope] = tuple(sorted(teams))
     return cache[scope]
 
 

@@ -9,6 +9,7 @@ would give them (the backend's and the fields' converters applied).
 import threading
 
 from django.apps import apps
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 
 
@@ -32,7 +33,10 @@ class PreparedQuery:
         markers = [f"\x1fguanxi-prepared-{i}\x1f" if kind is str else -(2**62) - i
                    for i, kind in enumerate(self.kinds)]
         compiler = self.build(*markers).query.get_compiler(alias)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # a filter that matches nothing (e.g. `pk__in=[]`): no rows, as the ORM answers
+            return None
         slots = [(pos, markers.index(value)) for pos, value in enumerate(params) if value in markers]
         if sorted(i for _pos, i in slots) != list(range(len(markers))):
             raise ValueError("each value must reach the SQL unchanged, exactly once")
@@ -41,10 +45,12 @@ class PreparedQuery:
 
     def rows(self, *values):
         alias = self.alias
-        compiled = getattr(self._compiled, alias, None)
-        if compiled is None:
+        compiled = getattr(self._compiled, alias, False)
+        if compiled is False:
             compiled = self._compile(alias)
             setattr(self._compiled, alias, compiled)
+        if compiled is None:
+            return []
         sql, params, slots, compiler, converters = compiled
         params = list(params)
         for pos, i in slots:

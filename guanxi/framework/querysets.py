@@ -1,5 +1,7 @@
 """RestrictedQuerySet: the single access-control entry point (ARCHITECTURE.md §4)."""
 
+from itertools import islice
+
 from django.db import models
 
 
@@ -18,12 +20,31 @@ class RestrictedQuerySet(models.QuerySet):
         clone._row_loaders = self._row_loaders
         return clone
 
+    def _loads_rows(self):
+        return self._row_loaders and issubclass(self._iterable_class, models.query.ModelIterable)
+
     def _fetch_all(self):
         fetched = self._result_cache is not None
         super()._fetch_all()
-        if self._row_loaders and not fetched and self._iterable_class is models.query.ModelIterable:
+        if not fetched and self._loads_rows():
+            try:
+                for loader in self._row_loaders:
+                    loader.load(self._result_cache)
+            except BaseException:
+                self._result_cache = None  # never records without their loaded rows
+                raise
+
+    def _iterator(self, use_chunked_fetch, chunk_size):
+        # As Django's prefetch does for iterator(): a chunk at a time. A loader may limit rows to what the
+        # viewer may see (FilteredRows), so no path may read the records without running it.
+        rows = super()._iterator(use_chunked_fetch, chunk_size)
+        if not self._loads_rows():
+            yield from rows
+            return
+        while chunk := list(islice(rows, chunk_size or 2000)):
             for loader in self._row_loaders:
-                loader.load(self._result_cache)
+                loader.load(chunk)
+            yield from chunk
 
     def restrict(self, user, action="view"):
         """Only the rows `user` may perform `action` on.

@@ -20,12 +20,32 @@ def rows_attr(name):
     return f"{name}_rows"
 
 
+@functools.lru_cache(maxsize=1024)
+def _many_to_many_query(model, name, size):
+    """(PreparedQuery, related model, attnames) of many-to-many `name`'s rows for `size` records."""
+    field = model._meta.get_field(name)
+    source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+    related = field.related_model
+    plain_ordering = all(isinstance(o, str) for o in related._meta.ordering)
+    if related._default_manager.all().query.where or not plain_ordering:
+        raise TypeError(f"{related.__name__}: a filtering default manager or an expression ordering")
+    attnames = [f.attname for f in related._meta.concrete_fields]
+    # The related model's own ordering, as Django's prefetch applies it.
+    ordering = [f"-{target}__{o[1:]}" if o.startswith("-") else f"{target}__{o}" for o in related._meta.ordering]
+
+    def build(*ids):
+        return (field.remote_field.through.objects.filter(**{f"{source}_id__in": ids})
+                .order_by(*ordering, f"{target}_id")
+                .values_list(f"{source}_id", *(f"{target}__{a}" for a in attnames)))
+
+    return PreparedQuery(field.remote_field.through, build, kinds=(int,) * size), related, attnames
+
+
 class ManyToManyRows:
     """Loads many-to-many relation `name` of a page of records into a plain list, `obj.<name>_rows` (no
     manager or queryset per row), with one statement compiled once per page size (and thread).
 
     For read-only paths that read the relation through `related_rows` (the API's list and detail).
-
     Django's prefetch builds and compiles its statement for every page: on the 2-core machine of
     docs/performance.md that was 0.7 ms of a contact list request for the tags, the compiled statement
     0.2 ms. A queryset takes it through `RestrictedQuerySet.load_rows`.
@@ -33,37 +53,12 @@ class ManyToManyRows:
 
     def __init__(self, name):
         self.name = name
-        self._compiled = {}  # (model, page size) -> (PreparedQuery, related model, its field attnames)
-
-    def _query(self, model, size):
-        found = self._compiled.get((model, size))
-        if found is None:
-            field = model._meta.get_field(self.name)
-            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            related = field.related_model
-            plain_ordering = all(isinstance(o, str) for o in related._meta.ordering)
-            if related._default_manager.all().query.where or not plain_ordering:
-                raise TypeError(f"{related.__name__}: a filtering default manager or an expression ordering")
-            attnames = [f.attname for f in related._meta.concrete_fields]
-            # The related model's own ordering, as Django's prefetch applies it.
-            ordering = [f"-{target}__{o[1:]}" if o.startswith("-") else f"{target}__{o}"
-                        for o in related._meta.ordering]
-
-            def build(*ids):
-                return (field.remote_field.through.objects.filter(**{f"{source}_id__in": ids})
-                        .order_by(*ordering, f"{target}_id")
-                        .values_list(f"{source}_id", *(f"{target}__{a}" for a in attnames)))
-
-            prepared = PreparedQuery(field.remote_field.through, build, kinds=(int,) * size)
-            found = self._compiled.setdefault((model, size), (prepared, related, attnames))
-        return found
 
     def load(self, objs):
         if not objs:
             return
-        model = type(objs[0])
         by_id = {obj.pk: [] for obj in objs}
-        prepared, related, attnames = self._query(model, len(by_id))
+        prepared, related, attnames = _many_to_many_query(type(objs[0]), self.name, len(by_id))
         alias = prepared.alias
         for source_id, *values in prepared.rows(*by_id):
             by_id[source_id].append(related.from_db(alias, attnames, values))
@@ -92,7 +87,9 @@ def _filtered_rows_query(model, name, condition, size):
 class FilteredRows:
     """Loads the rows of reverse foreign key relation `name` of a page of records that match `condition`
     (a Q over the related model, e.g. the viewer's visibility of what they link) into `obj.<attr>`, with one
-    statement compiled once per condition and page size (and thread).
+    statement compiled once per condition and page size (and thread). The condition keys that cache, so it
+    must hold plain immutable values (numbers, strings, tuples, value objects such as access.ViewerPools):
+    a queryset in it would never match, a list changed later would be compiled for the wrong rows.
 
     Building and compiling a contact page's prefetch of its visible companies cost 0.9 ms of a 6.6 ms API
     request on the machine of docs/performance.md; the statement itself about 0.2 ms.

@@ -17,7 +17,7 @@ from django.db.models import Manager, QuerySet
 from django.db.models.fields.files import FieldFile
 from ninja import Schema
 from ninja.renderers import JSONRenderer
-from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 _JSON = JSONRenderer()
 CONTENT_TYPE = f"{_JSON.media_type}; charset={_JSON.charset}"
@@ -45,15 +45,23 @@ def _check(schema):
         raise TypeError(f"{schema.__name__}: validators and serializers are not copied to the plain model")
 
 
+class _Nested(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # ninja's getter reads objects' attributes too
+
+
 @functools.cache
 def _plain_model(schema):
-    """A plain pydantic model of a nested ninja Schema's fields: its values are already plain data (a
-    resolver returned them), and ninja's validator would wrap each in a getter first."""
+    """A plain pydantic model of a nested ninja Schema's fields: ninja's validator would wrap each value
+    in its getter first, a Python call per field and row."""
     _check(schema)
-    if schema._ninja_resolvers:
-        raise TypeError(f"{schema.__name__}: a nested schema's resolvers are not run")
+    decorators = schema.__pydantic_decorators__
+    own_validators = set(decorators.model_validators) - set(Schema.__pydantic_decorators__.model_validators)
+    if (schema._ninja_resolvers or own_validators or decorators.computed_fields
+            or schema.model_config != Schema.model_config):
+        raise TypeError(f"{schema.__name__}: resolvers, validators, computed fields and its own configuration "
+                        "are not copied to the plain model")
     fields = {name: (_plain(info.annotation), info) for name, info in schema.model_fields.items()}
-    return create_model(f"{schema.__name__}Plain", __base__=BaseModel, **fields)
+    return create_model(f"{schema.__name__}Plain", __base__=_Nested, **fields)
 
 
 def _plain(annotation):

@@ -156,3 +156,39 @@ def test_a_contacts_companies_follow_shares_and_the_viewer_while_compiled_once(u
     world["hidden"].save()
     assert companies(manager) == {mine, hidden}
     assert companies(rep1) == {mine}
+
+
+def test_a_role_that_sees_contacts_but_no_companies_gets_contacts_without_companies(users, world, api_for):
+    """The companies' filter is then "nothing": no statement can express it, and none runs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.core.models import RolePermission
+
+    RolePermission.objects.filter(role=users["rep1"].role, record_type="customers.account").delete()
+    api = api_for("rep1")
+    with CaptureQueriesContext(connection) as ctx:
+        listed = api.get("/api/v1/contacts", q="林一")
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["items"][0]["accounts"] == []
+    assert not [q for q in ctx.captured_queries if 'FROM "customers_accountcontact"' in q["sql"]]
+    detail = api.get(f"/api/v1/contacts/{world['contact'].pk}")
+    assert detail.status_code == 200 and detail.json()["accounts"] == []
+    changed = api.patch(f"/api/v1/contacts/{world['contact'].pk}", {"title": "采购经理", "version": 1})
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["accounts"] == [] and changed.json()["title"] == "采购经理"
+
+
+def test_iterating_a_loaded_queryset_in_chunks_reads_only_visible_companies(users, world):
+    """iterator() reads records a chunk at a time and runs the loaders per chunk, as Django's prefetch does:
+    no path reads a contact without the filter on its companies (related_rows would fall back to all)."""
+    from guanxi.customers.records import CONTACT
+    from guanxi.framework.related import related_rows
+
+    extra = [ContactFactory(owner=users["rep1"], name=f"林{i}") for i in range(3)]
+    AccountContact.objects.create(account=world["hidden"], contact=extra[1])
+    queryset = CONTACT.base_queryset(users["rep1"], api=True).order_by("pk")
+    seen = {c.pk: {m.account_id for m in related_rows(c, "memberships")} for c in queryset.iterator(chunk_size=2)}
+    assert world["hidden"].pk not in set().union(*seen.values())
+    assert seen[world["contact"].pk] and seen[extra[1].pk] == set()
+    assert {c.pk for c in queryset} == set(seen)

@@ -5,6 +5,9 @@
 - the table-size estimate is only shown for a list that nothing narrows, not even the user's scope.
 """
 
+import copy
+import pickle
+
 import pytest
 from django.db import connection
 from django.http import QueryDict
@@ -191,13 +194,14 @@ def test_many_to_many_rows_are_what_django_prefetches_for_every_page_size(rep1, 
     from django.db.models import Prefetch
 
     from guanxi.core.models import Tag
-    from guanxi.framework.related import ManyToManyRows
+    from guanxi.framework.related import ManyToManyRows, _many_to_many_query
 
     names = ["VIP", "华东", "Alpha", "alpha", "重点", "b"]
     for i in range(7):
         ContactFactory(name=f"联系人{i}", owner=rep1, tags=names[i % 3: i % 3 + i % 4])
     Tag.objects.create(name="unused")
     loader = ManyToManyRows("tags")
+    _many_to_many_query.cache_clear()
     everyone = list(Contact.objects.order_by("pk").values_list("pk", flat=True))
     for size in (1, 2, 7, 2):  # a size seen before reuses its compiled statement
         page = Contact.objects.filter(pk__in=everyone[:size]).order_by("-pk")
@@ -207,7 +211,7 @@ def test_many_to_many_rows_are_what_django_prefetches_for_every_page_size(rep1, 
         assert {c.pk: c.tags_rows for c in loaded} == expected  # same tags, same (name) order
         assert all(t.name == e.name and t.color == e.color
                    for c in loaded for t, e in zip(c.tags_rows, expected[c.pk], strict=True))
-    assert sorted(size for _model, size in loader._compiled) == [1, 2, 7]
+    assert _many_to_many_query.cache_info().currsize == 3  # sizes 1, 2 and 7
     # One read per fetch, none for rows that are not model instances or were already read.
     with django_assert_num_queries(1):
         assert len(list(Contact.objects.load_rows(loader).values_list("pk", flat=True))) == 7
@@ -218,3 +222,10 @@ def test_many_to_many_rows_are_what_django_prefetches_for_every_page_size(rep1, 
     expected = list(Contact.objects.get(pk=everyone[1]).tags.all())
     with django_assert_num_queries(2):  # get() reads its record, then its tags
         assert page.get(pk=everyone[1]).tags_rows == expected
+    # Copied querysets keep their loaders; pickling one reads it, loaded rows included.
+    copied = copy.deepcopy(page.filter(pk=everyone[1]))
+    with django_assert_num_queries(2):
+        assert [c.tags_rows for c in copied] == [expected]
+    pickled = pickle.dumps(page.filter(pk=everyone[1]))
+    with django_assert_num_queries(0):
+        assert [c.tags_rows for c in pickle.loads(pickled)] == [expected]

@@ -27,7 +27,8 @@ class Whole(Schema):
 
 def test_rows_with_nested_schemas_are_what_ninja_validates():
     at = datetime.datetime(2026, 12, 3, 8, 30, tzinfo=datetime.UTC)
-    rows = [SimpleNamespace(name="甲", parts=[(1, "采购"), (2, "")], main={"account": 1, "role": "采购"}, at=at),
+    main = SimpleNamespace(account=1, role="采购")  # an object, read by its attributes as ninja's getter does
+    rows = [SimpleNamespace(name="甲", parts=[(1, "采购"), (2, "")], main=main, at=at),
             SimpleNamespace(name="<b>乙</b>", parts=[], main=None, at=at)]
     expected = [Whole.from_orm(row).model_dump() for row in rows]
     assert RowRenderer(Whole).render(rows) == expected
