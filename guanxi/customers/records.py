@@ -6,15 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.core.access import visibility_q
 from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
-from guanxi.framework.related import FilteredRows, ManyToManyRows, related_rows, tags_text, visible_rows_attr
+from guanxi.framework.related import TAGS, FilteredRows, related_rows, tags_text, visible_rows_attr
 
 from . import selectors
 from .filtersets import AccountFilterSet, AccountRelationFilterSet, ContactFilterSet
 from .forms import AccountForm, AccountRelationForm, ContactForm
 from .models import Account, AccountContact, AccountRelation, Contact
 from .services import contact_set_accounts
-
-TAG_ROWS = ManyToManyRows("tags")
 
 
 def _redact_memberships(contacts, user):
@@ -62,7 +60,7 @@ ACCOUNT = register(
         select_related=("owner", "parent"),
         prefetch_related=("tags",),
         api_select_related=(),  # the API shows the owner's and the parent's ids only
-        api_prefetch_related=(TAG_ROWS,),
+        api_prefetch_related=(TAGS,),
         detail_template="customers/account_detail.html",
         detail_context=selectors.account_360,
         icon="bi-building",
@@ -93,7 +91,7 @@ CONTACT = register(
         prefetch_related=("tags", Prefetch("memberships", queryset=AccountContact.objects.select_related("account"))),
         # The API shows owner and company ids, not names: no user row, no company rows.
         api_select_related=(),
-        api_prefetch_related=(TAG_ROWS, _visible_memberships),
+        api_prefetch_related=(TAGS, _visible_memberships),
         detail_template="customers/contact_detail.html",
         detail_fields=["title", "department", "mobile", "phone", "email", "wechat", "birthday", "owner"],
         detail_context=selectors.contact_detail,

@@ -172,6 +172,15 @@ def _filter_schema(rt):
     return create_model(f"{rt.model.__name__}Filters", __base__=Schema, **fields)
 
 
+# Custom fields are defined at run time, so their filters cannot be listed as parameters of the schema.
+CUSTOM_FILTERS = (
+    "Custom fields, defined by administrators, filter with parameters of their own: `cf_<name>` (text: "
+    "contains, case-insensitive; choice: equals), `cf_<name>_from` and `cf_<name>_to` (date, YYYY-MM-DD, "
+    "inclusive), `cf_<name>_min` and `cf_<name>_max` (number and money, inclusive). An invalid value is a "
+    "400 `invalid_filter`; an unknown name filters nothing."
+)
+
+
 def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag):
     """List, detail, create, update (PATCH with version) and delete endpoints for one record type.
 
@@ -195,7 +204,7 @@ def crud_router(rt, *, out_schema, create_schema, update_schema, to_fields, tag)
         return prepare_for_display([rt.base_queryset(request.auth, api=True).get(pk=pk)], request.auth)[0]
 
     @router.get("", response={200: list_schema, **ERRORS}, summary=f"List {names}",
-                operation_id=f"{name.lower()}_list")
+                operation_id=f"{name.lower()}_list", description=CUSTOM_FILTERS if hasattr(model, "custom") else "")
     def list_records(request, filters: Query[filters_schema]):
         # Every query parameter goes to the FilterSet, which reads only its own filters, including the
         # custom-field ones (cf_<name>, cf_<name>_min, ...) that exist only per instance.

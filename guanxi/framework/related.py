@@ -67,6 +67,10 @@ class ManyToManyRows:
             setattr(obj, attr, by_id[obj.pk])
 
 
+# A record type's tags, for the API's reads (`api_prefetch_related`).
+TAGS = ManyToManyRows("tags")
+
+
 @functools.lru_cache(maxsize=512)
 def _filtered_rows_query(model, name, condition, size):
     """(PreparedQuery, related model, attnames) of reverse foreign key `name`'s rows matching `condition`

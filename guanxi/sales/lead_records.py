@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.registry import Column, RecordType, register
-from guanxi.framework.related import tags_text
+from guanxi.framework.related import TAGS, tags_text
 
 from .lead_filtersets import LeadFilterSet
 from .lead_forms import LeadForm
@@ -43,6 +43,7 @@ LEAD = register(
         default_ordering="-created",
         select_related=("owner", "pool"),
         prefetch_related=("tags",),
+        api_prefetch_related=(TAGS,),
         detail_template="sales/lead_detail.html",
         detail_fields=["name", "company_name", "title", "mobile", "phone", "email", "wechat", "website", "industry",
                        "size", "source", "source_detail", "owner", "pool"],

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from guanxi.customers.models import Contact
 from guanxi.framework.redaction import redact_prefetched
 from guanxi.framework.registry import Column, RecordType, register
+from guanxi.framework.related import TAGS
 
 from .models import Opportunity
 from .opportunity_filtersets import OpportunityFilterSet
@@ -72,6 +73,7 @@ OPPORTUNITY = register(
         select_related=("account", "stage", "pipeline", "owner"),
         # Contact ids for the API (one query per page, not per row); hidden ones are left out (redact).
         prefetch_related=("tags", Prefetch("contacts", queryset=Contact.objects.only("id"))),
+        api_prefetch_related=(TAGS, Prefetch("contacts", queryset=Contact.objects.only("id"))),
         detail_template="sales/opportunity_detail.html",
         detail_fields=["account", "pipeline", "stage", "amount", "expected_close_date", "probability",
                        "forecast_category", "source", "owner", "lead", "closed_at", "lost_reason", "lost_note"],

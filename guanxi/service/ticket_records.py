@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.registry import Column, RecordType, register
-from guanxi.framework.related import tags_text
+from guanxi.framework.related import TAGS, tags_text
 
 from .models import Ticket
 from .ticket_filtersets import TicketFilterSet
@@ -65,6 +65,7 @@ TICKET = register(
         select_related=("owner", "team", "account", "contact", "category", "category__parent",
                         "category__parent__parent"),
         prefetch_related=("tags",),
+        api_prefetch_related=(TAGS,),
         detail_template="service/ticket_detail.html",
         detail_fields=["kind", "channel", "category", "priority", "account", "contact", "customer_name",
                        "customer_email", "customer_phone", "product", "order_ref", "province", "owner", "team"],

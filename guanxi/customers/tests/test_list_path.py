@@ -229,3 +229,12 @@ def test_many_to_many_rows_are_what_django_prefetches_for_every_page_size(rep1, 
     pickled = pickle.dumps(page.filter(pk=everyone[1]))
     with django_assert_num_queries(0):
         assert [c.tags_rows for c in pickle.loads(pickled)] == [expected]
+
+
+def test_openapi_documents_the_custom_field_filters_and_an_unknown_one_filters_nothing(api, three, client):
+    operations = client.get("/api/v1/openapi.json").json()["paths"]
+    for path in ("/api/v1/contacts", "/api/v1/accounts"):
+        description = operations[path]["get"]["description"]
+        assert "`cf_<name>_min`" in description and "`cf_<name>_from`" in description, path
+    body, _sqls = run(api, cf_nothing_like_this="x")
+    assert body["count"] == 3
