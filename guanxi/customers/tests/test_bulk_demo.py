@@ -1,5 +1,7 @@
 """The benchmark's bulk contacts look like the demo's own: they work at companies and some carry tags."""
 
+import io
+
 import pytest
 from django.db.models import Count, F
 
@@ -26,3 +28,20 @@ def test_bulk_contacts_belong_to_companies_and_carry_tags():
     tagged = Contact.tags.through.objects.filter(contact__in=bulk).count()
     assert 0.18 * 1500 < tagged < 0.32 * 1500
 
+
+
+@pytest.mark.django_db
+def test_seed_demo_adds_the_bulk_contacts_last():
+    """The activities, deals and tickets are sized for the demo's own contacts, not the benchmark's."""
+    from django.core.management import call_command
+
+    from guanxi.activities.models import Interaction
+
+    out = io.StringIO()
+    call_command("seed_demo", companies=30, contacts=5200, tickets=20, stdout=out)
+    assert "5200 contacts" in out.getvalue()
+    bulk = Contact.all_objects.filter(email__endswith=".cn", email__startswith="user")  # bulk_contacts' addresses
+    assert bulk.count() == 4200
+    assert bulk.order_by("pk").first().pk > Contact.all_objects.exclude(pk__in=bulk).order_by("pk").last().pk
+    assert not Interaction.objects.filter(contact__in=bulk).exists()
+    assert AccountContact.objects.filter(contact__in=bulk).count() > 0.7 * 4200

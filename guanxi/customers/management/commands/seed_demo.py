@@ -20,12 +20,8 @@ class Command(BaseCommand):
         if if_empty and Account.all_objects.exists():
             self.stdout.write("Demo data already present; skipping.")
             return
-        if contacts > 5000:
-            summary = demo.seed(companies=companies, contacts=1000)
-            extra = demo.bulk_contacts(contacts - 1000)
-            summary["contacts"] += extra
-        else:
-            summary = demo.seed(companies=companies, contacts=contacts)
+        bulk = contacts - 1000 if contacts > 5000 else 0
+        summary = demo.seed(companies=companies, contacts=contacts - bulk)
         from guanxi.activities.demo import seed_activities
 
         activities = seed_activities()
@@ -41,6 +37,9 @@ class Command(BaseCommand):
             service = seed_service(tickets=tickets)
             self.stdout.write("Demo service: {tickets} tickets ({breached} with a missed SLA target), {rules} "
                               "assignment rules.".format(**service))
+        if bulk:
+            # Last: the activities, deals and tickets above are sized for the demo's own contacts.
+            summary["contacts"] += demo.bulk_contacts(bulk)
         self.stdout.write(self.style.SUCCESS(
             "Demo data: {users} users, {companies} companies, {contacts} contacts, {relations} relations.".format(
                 **summary)))
