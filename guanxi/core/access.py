@@ -60,17 +60,19 @@ def is_active_user(user):
 
 
 # The per-request look-ups of access control have one shape each: compiled once (framework.prepared).
-def _grants_query(role_id):
-    from .models import RolePermission
+def _facts_query(role_id, user_id, team_id):
+    """The role's permission rows and the shares with the user or their team, in one statement: nearly
+    every request needs both, and a round trip costs more than either look-up. A grant row carries its
+    actions and scope, a share row its level and record id."""
+    from django.db.models import BigIntegerField, JSONField, Value
 
-    return RolePermission.objects.filter(role_id=role_id).values_list("record_type", "actions", "scope")
+    from .models import RecordShare, RolePermission
 
-
-def _shares_query(user_id, team_id=None):
-    from .models import RecordShare
-
-    who = Q(user_id=user_id) if team_id is None else Q(user_id=user_id) | Q(team_id=team_id)
-    return RecordShare.objects.filter(who).values_list("record_type", "level", "record_id")
+    role = RolePermission.objects.filter(role_id=role_id).values_list(
+        "record_type", "actions", "scope", Value(None, output_field=BigIntegerField()))
+    shares = RecordShare.objects.filter(Q(user_id=user_id) | Q(team_id=team_id)).values_list(
+        "record_type", Value(None, output_field=JSONField()), "level", "record_id")
+    return role.union(shares, all=True)
 
 
 def _pools_query(user_id, team_id=None):
@@ -80,19 +82,29 @@ def _pools_query(user_id, team_id=None):
     return Pool.objects.filter(who, is_active=True).values_list("pk", flat=True)
 
 
-GRANTS = PreparedQuery("core.RolePermission", _grants_query, kinds=(int,))
-SHARES = PreparedQuery("core.RecordShare", _shares_query, kinds=(int,))
-TEAM_SHARES = PreparedQuery("core.RecordShare", _shares_query, kinds=(int, int))
+# A missing role or team is NULL in the statement, which `=` matches with nothing.
+FACTS = PreparedQuery("core.RolePermission", _facts_query, kinds=(int, int, int))
 POOLS = PreparedQuery("customers.Pool", _pools_query, kinds=(int,))
 TEAM_POOLS = PreparedQuery("customers.Pool", _pools_query, kinds=(int, int))
 
 
+def _load_facts(user):
+    """Read the role's grants and the user's shares (one statement per user object, i.e. per request)."""
+    cache = _cache(user)
+    found_grants, found_shares = {}, {}
+    for key, actions, scope_or_level, record_id in FACTS.rows(user.role_id, user.pk, user.team_id):
+        if record_id is None:
+            found_grants[key] = Grant(frozenset(actions or ()), scope_or_level)
+        else:
+            found_shares.setdefault((key, scope_or_level), set()).add(record_id)
+    cache["grants"], cache["share_rows"] = found_grants, found_shares
+
+
 def grants(user) -> dict[str, Grant]:
-    """{record type: Grant} of the user's role (one query per user object)."""
+    """{record type: Grant} of the user's role."""
     cache = _cache(user)
     if "grants" not in cache:
-        rows = GRANTS.rows(user.role_id) if user.role_id else []
-        cache["grants"] = {key: Grant(frozenset(actions or ()), scope) for key, actions, scope in rows}
+        _load_facts(user)
     return cache["grants"]
 
 
@@ -234,11 +246,7 @@ def _shares(user):
     """
     cache = _cache(user)
     if "share_rows" not in cache:
-        rows = TEAM_SHARES.rows(user.pk, user.team_id) if user.team_id else SHARES.rows(user.pk)
-        found = {}
-        for key, level, record_id in rows:
-            found.setdefault((key, level), set()).add(record_id)
-        cache["share_rows"] = found
+        _load_facts(user)
     return cache["share_rows"]
 
 

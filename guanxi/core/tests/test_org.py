@@ -697,3 +697,29 @@ class TestExplainPage:
                         "action": "view"}]:
             response = admin_client.get(url, params)
             assert response.status_code == 422 and "decision" not in response.context
+
+
+def test_grants_and_shares_are_one_statement_and_follow_role_and_team(users, org, django_assert_num_queries):
+    """The role's grants and the shares with the user and their team come from one statement; without a
+    role there are no grants, without a team only the user's own shares."""
+    from guanxi.core import access
+
+    def fresh(name):
+        return User.objects.get(username=name)
+
+    rep1 = fresh("rep1")
+    mine = ContactFactory(owner=users["rep2"])
+    teams = ContactFactory(owner=users["rep2"])
+    RecordShare.objects.create(record_type="customers.contact", record_id=mine.pk, user=rep1, level="read")
+    RecordShare.objects.create(record_type="customers.contact", record_id=teams.pk, team=rep1.team, level="edit")
+    with django_assert_num_queries(1):
+        assert access.grant(rep1, Contact).scope == Scope.OWN
+        assert access._shared_ids(rep1, "customers.contact", "view") == tuple(sorted([mine.pk, teams.pk]))
+        assert access._shared_ids(rep1, "customers.contact", "change") == (teams.pk,)
+
+    User.objects.filter(pk=rep1.pk).update(team=None, role=None)
+    alone = fresh("rep1")
+    with django_assert_num_queries(1):
+        assert access.grants(alone) == {}
+        assert access._shared_ids(alone, "customers.contact", "view") == (mine.pk,)
+    assert not Contact.objects.restrict(alone, "view").exists()  # no role: not even what is shared
