@@ -249,6 +249,12 @@ class Pool(models.Model):
     def get_absolute_url(self):
         return reverse("customers:pool_detail", args=[self.pk])
 
+    def viewable_by(self, user):
+        """Whether the user may open the pool's page (pool_services.visible_pools)."""
+        from guanxi.core import access
+
+        return access.is_admin(user) or (access.is_active_user(user) and self.pk in access.pool_ids(user))
+
 
 class PoolEvent(models.Model):
     """What happened to a record in a pool: the claim quota's cooldown and the pool history read this."""

@@ -141,7 +141,7 @@ class RecordDetailView(RecordViewMixin, View):
             display = getattr(obj, f"get_{name}_display", None)
             # A required link the viewer may not see was redacted to None (a deal's hidden company).
             value = display() if display else getattr(obj, name, None)
-            fields.append((field.verbose_name, value, getattr(value, "get_absolute_url", None),
+            fields.append((field.verbose_name, value, _link_for(value, request.user),
                            name if name in revealable else "", name in sensitive))
         custom = [(d.label, customfields.display_value(d, (obj.custom or {}).get(d.name))) for d in definitions]
         context = {
@@ -155,6 +155,15 @@ class RecordDetailView(RecordViewMixin, View):
         if self.rt.detail_context:
             context.update(self.rt.detail_context(obj, request))
         return render(request, self.rt.detail_template, context)
+
+
+def _link_for(value, user):
+    """The page of a linked value, when the viewer may open it. Records the viewer may not see were
+    redacted to None already; others (a customer pool) say so themselves through `viewable_by(user)`."""
+    url = getattr(value, "get_absolute_url", None)
+    if url is None or not getattr(value, "viewable_by", lambda user: True)(user):
+        return None
+    return url
 
 
 def timeline_for(targets, limit=50):
