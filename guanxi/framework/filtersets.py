@@ -13,6 +13,9 @@ from .customfields import definitions_for
 
 def _bootstrap(field):
     widget = field.widget
+    if isinstance(widget, forms.NullBooleanSelect):
+        # Django's "Unknown" reads as a value; in a filter the empty choice means "don't filter".
+        widget.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
     css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
     widget.attrs.setdefault("class", css)
 

@@ -48,3 +48,4 @@ def test_a_linked_pool_is_a_link_only_for_who_may_open_it(users, client_for):
     page = manager.get(f"/leads/{lead.pk}/").content.decode()
     assert "华东公海" in page and link not in page
     assert manager.get(f"/pools/{pool.pk}/").status_code == 404
+
