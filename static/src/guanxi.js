@@ -74,6 +74,55 @@
 
   function init(root) { initAutocomplete(root); initSelection(root); initGraph(root); }
 
+  // The palette's results: a listbox whose highlighted option is marked on the input (aria-activedescendant);
+  // focus stays in the input, ↓/↑ move the highlight (wrapping round), Enter opens it like a click.
+  function paletteOptions() { return document.querySelectorAll("#palette-list [role=option]"); }
+
+  function paletteHighlight(index, scroll) {
+    var input = document.getElementById("palette-input");
+    var options = paletteOptions();
+    input.setAttribute("aria-expanded", options.length ? "true" : "false");
+    input.removeAttribute("aria-activedescendant");
+    if (!options.length) return;
+    index = ((index % options.length) + options.length) % options.length;
+    options.forEach(function (option, i) {
+      option.id = option.id || "palette-option-" + i;
+      option.classList.toggle("active", i === index);
+      option.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    input.setAttribute("aria-activedescendant", options[index].id);
+    if (scroll) options[index].scrollIntoView({ block: "nearest" });
+  }
+
+  function paletteCurrent() {
+    return Array.prototype.findIndex.call(paletteOptions(), function (o) { return o.getAttribute("aria-selected") === "true"; });
+  }
+
+  function initPalette(palette) {
+    var input = document.getElementById("palette-input");
+    input.addEventListener("keydown", function (e) {
+      if (e.isComposing) return;  // Enter or an arrow key choosing a Chinese input method's candidate
+      var current = paletteCurrent();
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        var step = e.key === "ArrowDown" ? 1 : -1;
+        paletteHighlight(current < 0 ? Math.min(step, 0) : current + step, true);
+      } else if (e.key === "Enter" && current >= 0) {
+        e.preventDefault();
+        paletteOptions()[current].click();
+      }
+    });
+    palette.addEventListener("mousemove", function (e) {
+      var option = e.target.closest("#palette-list [role=option]");
+      if (option && option.getAttribute("aria-selected") !== "true") {
+        paletteHighlight(Array.prototype.indexOf.call(paletteOptions(), option));
+      }
+    });
+    document.addEventListener("htmx:afterSwap", function (e) {
+      if (e.target.id === "palette-results") paletteHighlight(0);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     init(document);
     var palette = document.getElementById("palette");
@@ -85,6 +134,7 @@
         if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") { e.preventDefault(); open(); }
       });
       palette.addEventListener("shown.bs.modal", function () { document.getElementById("palette-input").focus(); });
+      initPalette(palette);
     }
   });
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
