@@ -3,8 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.framework.fields import looks_like_phone, normalise_phone
-from guanxi.framework.filtersets import RecordFilterSet, name_contains, nonblank_equals
-from guanxi.framework.validators import MAX_ID
+from guanxi.framework.filtersets import RecordFilter, RecordFilterSet, name_contains, nonblank_equals
 
 from .choices import CompanySize, Industry, LifecycleStage, RelationType, Source
 from .models import Account, AccountRelation, Contact
@@ -17,8 +16,7 @@ class AccountFilterSet(RecordFilterSet):
     source = django_filters.ChoiceFilter(choices=Source.choices, label=_("Source"))
     province = django_filters.CharFilter(label=_("Province / state"))
     city = django_filters.CharFilter(label=_("City"))
-    parent = django_filters.NumberFilter(field_name="parent_id", label=_("Parent company ID"), min_value=1,
-                                         max_value=MAX_ID)
+    parent = RecordFilter(field_name="parent_id", label=_("Parent company"), record_type="customers.account")
     credit_code = django_filters.CharFilter(label=_("Unified social credit code"))
 
     class Meta:
@@ -45,8 +43,7 @@ def contact_email_q(email):
 
 
 class ContactFilterSet(RecordFilterSet):
-    account = django_filters.NumberFilter(field_name="memberships__account_id", label=_("Company ID"), min_value=1,
-                                          max_value=MAX_ID)
+    account = RecordFilter(field_name="memberships__account_id", label=_("Company"), record_type="customers.account")
     title = django_filters.CharFilter(lookup_expr="icontains", label=_("Job title"))
     province = django_filters.CharFilter(label=_("Province / state"))
     city = django_filters.CharFilter(label=_("City"))
@@ -78,8 +75,7 @@ class ContactFilterSet(RecordFilterSet):
 
 class AccountRelationFilterSet(RecordFilterSet):
     relation_type = django_filters.ChoiceFilter(choices=RelationType.choices, label=_("Relation"))
-    account = django_filters.NumberFilter(method="filter_account", label=_("Company ID"), min_value=1,
-                                          max_value=MAX_ID)
+    account = RecordFilter(method="filter_account", label=_("Company"), record_type="customers.account")
 
     class Meta:
         model = AccountRelation

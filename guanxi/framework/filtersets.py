@@ -9,6 +9,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .customfields import definitions_for
+from .validators import MAX_ID
 
 
 def _bootstrap(field):
@@ -77,6 +78,28 @@ class JSONNumberFilter(django_filters.NumberFilter):
         return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": float(value)})
 
 
+class RecordFilter(django_filters.NumberFilter):
+    """Rows linked to one record, given by its id: an id in the API; in the UI a record picked by name,
+    as nobody knows a record's id. `record_type` (a registry key) gets an autocomplete over what the
+    viewer sees; `options(user)` a plain select of a few rows (teams, the viewer's pools)."""
+
+    def __init__(self, *args, record_type=None, options=None, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+        self.record_type, self.options = record_type, options
+
+    def picker(self, user):
+        from . import registry
+        from .forms import RecordPicker
+
+        if self.options is not None:
+            # A callable: read when the form is drawn, not when an export or the autocomplete filters.
+            return forms.Select(choices=lambda: [("", "---------"), *((o.pk, str(o)) for o in self.options(user))])
+        rt = registry.get(self.record_type)
+        return RecordPicker(rt.key, rt.base_queryset(user, "view"))
+
+
 class RecordFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     tag = django_filters.CharFilter(field_name="tags__name", label=_("Tag"), distinct=False, method="filter_tag")
@@ -125,6 +148,8 @@ class RecordFilterSet(django_filters.FilterSet):
         if given is not None:
             self.filters = {n: f for n, f in self.filters.items() if _names(n, given)}
         for f in self.filters.values():
+            if isinstance(f, RecordFilter) and given is None:  # the UI's form, not the API
+                f.field.widget = f.picker(getattr(request, "user", None))
             _bootstrap(f.field)
 
     def _add_custom_filters(self, d):

@@ -34,9 +34,12 @@ class AutocompleteSelect(forms.Select):
             attrs["multiple"] = True
         return super().get_context(name, value, attrs)
 
+    def chosen_queryset(self):
+        return getattr(self.choices, "queryset", None)
+
     def optgroups(self, name, value, attrs=None):
         values = [v for v in (value or []) if is_id(v)]
-        queryset = getattr(self.choices, "queryset", None)
+        queryset = self.chosen_queryset()
         chosen = list(queryset.filter(pk__in=values)) if (queryset is not None and values) else []
         options = [self.create_option(name, "", "", False, 0)] if not self.allow_multiple_selected else []
         for index, obj in enumerate(chosen, start=1):
@@ -47,6 +50,18 @@ class AutocompleteSelect(forms.Select):
         if self.allow_multiple_selected:
             return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
         return data.get(name)
+
+
+class RecordPicker(AutocompleteSelect):
+    """The UI of a filter by a linked record's id (`framework.filtersets.RecordFilter`): picked by name,
+    the chosen one shown by name if the viewer may see it."""
+
+    def __init__(self, record_type_key, queryset):
+        super().__init__(record_type_key)
+        self.queryset = queryset
+
+    def chosen_queryset(self):
+        return self.queryset
 
 
 class TagsField(forms.CharField):

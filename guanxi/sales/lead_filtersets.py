@@ -5,9 +5,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.choices import CompanySize, Industry
+from guanxi.customers.pool_services import visible_pools
 from guanxi.framework.fields import looks_like_phone, normalise_phone
-from guanxi.framework.filtersets import RecordFilterSet, nonblank_equals
-from guanxi.framework.validators import MAX_ID
+from guanxi.framework.filtersets import RecordFilter, RecordFilterSet, nonblank_equals
 
 from .choices import LeadSource, LeadStatus
 from .models import Lead
@@ -31,8 +31,7 @@ class LeadFilterSet(RecordFilterSet):
     city = django_filters.CharFilter(label=_("City"))
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label=_("Score at least"),
                                             min_value=-(2**31), max_value=2**31 - 1)
-    pool = django_filters.NumberFilter(field_name="pool_id", label=_("Customer pool ID"), min_value=1,
-                                       max_value=MAX_ID)
+    pool = RecordFilter(field_name="pool_id", label=_("Customer pool"), options=visible_pools)
     unowned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("Without owner"))
     email = django_filters.CharFilter(method="filter_email", label=_("Email"))
     mobile = django_filters.CharFilter(method="filter_phone", label=_("Mobile"))

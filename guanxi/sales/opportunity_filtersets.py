@@ -2,8 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.framework.filtersets import RecordFilterSet, name_contains
-from guanxi.framework.validators import MAX_ID
+from guanxi.framework.filtersets import RecordFilter, RecordFilterSet, name_contains
 
 from .choices import ForecastCategory, StageKind
 from .models import Opportunity, Pipeline, Stage
@@ -17,8 +16,7 @@ class OpportunityFilterSet(RecordFilterSet):
     stage = django_filters.ModelChoiceFilter(queryset=Stage.objects.select_related("pipeline"), label=_("Stage"))
     status = django_filters.ChoiceFilter(field_name="stage__kind", choices=StageKind.choices,
                                          label=_("Status"))
-    account = django_filters.NumberFilter(field_name="account_id", label=_("Company ID"), min_value=1,
-                                          max_value=MAX_ID)
+    account = RecordFilter(field_name="account_id", label=_("Company"), record_type="customers.account")
     forecast_category = django_filters.ChoiceFilter(choices=ForecastCategory.choices, label=_("Forecast category"))
     close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte",
                                             label=_("Expected close from"),

@@ -4,8 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.framework.filtersets import RecordFilterSet
-from guanxi.framework.validators import MAX_ID
+from guanxi.core.models import Team
+from guanxi.framework.filtersets import RecordFilter, RecordFilterSet
 
 from .choices import OPEN_STATUSES, TicketChannel, TicketKind, TicketPriority, TicketStatus
 from .models import Ticket, TicketCategory
@@ -19,13 +19,11 @@ class TicketFilterSet(RecordFilterSet):
     channel = django_filters.ChoiceFilter(choices=TicketChannel.choices, label=_("Channel"))
     category = django_filters.ModelChoiceFilter(queryset=TicketCategory.objects.all(), method="filter_category",
                                                 label=_("Category"))
-    account = django_filters.NumberFilter(field_name="account_id", label=_("Company ID"), min_value=1,
-                                          max_value=MAX_ID)
-    contact = django_filters.NumberFilter(field_name="contact_id", label=_("Contact ID"), min_value=1,
-                                          max_value=MAX_ID)
+    account = RecordFilter(field_name="account_id", label=_("Company"), record_type="customers.account")
+    contact = RecordFilter(field_name="contact_id", label=_("Contact"), record_type="customers.contact")
     product = django_filters.CharFilter(field_name="product", lookup_expr="icontains", label=_("Product"))
     # The queue a ticket is in (the analytics' team filter drills down with it).
-    team = django_filters.NumberFilter(field_name="team_id", label=_("Team ID"), min_value=1, max_value=MAX_ID)
+    team = RecordFilter(field_name="team_id", label=_("Team"), options=lambda user: Team.objects.order_by("name"))
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull", label=_("Unassigned"))
     breached = django_filters.BooleanFilter(method="filter_breached", label=_("SLA breached"))
