@@ -7,7 +7,7 @@
       var url = el.dataset.autocomplete;
       new TomSelect(el, {
         valueField: "value", labelField: "text", searchField: "text", maxOptions: 20,
-        plugins: el.multiple ? ["remove_button"] : [],
+        plugins: el.multiple ? { remove_button: { title: document.body.dataset.removeLabel } } : [],
         load: function (query, callback) {
           fetch(url + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
             .then(function (r) { return r.json(); })
