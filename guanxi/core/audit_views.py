@@ -8,6 +8,7 @@ from django import forms
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
@@ -54,7 +55,31 @@ DETAIL_LABELS = {
     "record_type": gettext_lazy("Record type"),
     "name": gettext_lazy("Name"),
     "field_type": gettext_lazy("Type"),
+    "rule": gettext_lazy("Rule"),
+    "method": gettext_lazy("Method"),
+    "owner": gettext_lazy("Owner"),
+    "pool": gettext_lazy("customer pool"),
+    "account": gettext_lazy("Company"),
+    "contact": gettext_lazy("Contact"),
+    "opportunity": gettext_lazy("Deal"),
+    "reused_account": gettext_lazy("Existing company used"),
+    "reused_contact": gettext_lazy("Existing contact used"),
 }
+ASSIGNMENT_RULES = {"sales.lead": "sales.assignmentrule", "service.ticket": "service.ticketassignmentrule"}
+# Detail keys holding the id of another row: its model ("app.model", by the event's record type where the
+# key means different things), so that the row's name is shown, never its id.
+DETAIL_REFERENCES = {
+    "owner": "core.user",
+    "pool": "customers.pool",
+    "rule": ASSIGNMENT_RULES,
+    "account": "customers.account",
+    "contact": "customers.contact",
+    "opportunity": "sales.opportunity",
+}
+# Detail keys holding a choice's code: the model whose field of the same name labels it.
+DETAIL_CHOICES = {"method": ASSIGNMENT_RULES}
+# Bookkeeping the writers store alongside: shown otherwise ("rule_name" is the name of "rule").
+HIDDEN_DETAILS = {"changes", "rule_name"}
 BULK_OPERATIONS = {
     "create": gettext_lazy("Create"),
     "update": gettext_lazy("Update"),
@@ -175,13 +200,16 @@ DETAIL_WORDS = {
     "edit form": gettext_lazy("edit form"),
     "api": gettext_lazy("API"),
     "calendar feed": gettext_lazy("calendar feed"),
+    # Ticket assignments without a rule.
+    "manual": gettext_lazy("by hand"),
+    "creator_team": gettext_lazy("queue of the creator's team"),
 }
 
 
 def _detail_value(key, value):
     if key in ("operation", "change"):
         return BULK_OPERATIONS.get(value, value)
-    if key in ("via", "kind") and isinstance(value, str):
+    if key in ("via", "kind", "method") and isinstance(value, str):
         return DETAIL_WORDS.get(value, value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
@@ -194,6 +222,79 @@ def _detail_value(key, value):
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return value
+
+
+def _model(key, record_type, table):
+    """The model `table` names for detail `key` of an event on `record_type`, or None."""
+    label = table.get(key)
+    if isinstance(label, dict):
+        label = label.get(record_type)
+    try:
+        return apps.get_model(label) if label else None
+    except (LookupError, ValueError):
+        return None
+
+
+def _is_ref(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _reference_names(events, user):
+    """{(model, id): name} of the rows the events' details name by id, one query per model. Records the
+    reader may not see are left out (shown as "—")."""
+    wanted = defaultdict(set)
+    for e in events:
+        data = e.data or {}
+        for key, value in data.items():
+            if key == "rule" and data.get("rule_name"):
+                continue  # the name it had then is stored with it
+            model = _model(key, e.record_type, DETAIL_REFERENCES)
+            if model is not None and _is_ref(value):
+                wanted[model].add(value)
+    names = {}
+    for model, ids in wanted.items():
+        manager = model.objects
+        qs = manager.restrict(user, "view") if hasattr(manager, "restrict") else manager.all()
+        names.update(((model, obj.pk), str(obj)) for obj in qs.filter(pk__in=ids))
+    return names
+
+
+def _field_label(model, name):
+    try:
+        return str(capfirst(model._meta.get_field(name).verbose_name)) if model is not None else name
+    except FieldDoesNotExist:
+        return name  # not a model field (an export column such as custom fields): its own name
+
+
+def detail_items(e, names):
+    """(label, value) of an event's details: references by name, choices and field names in the reader's
+    language; `names` comes from _reference_names()."""
+    data = e.data or {}
+    try:
+        record_model = apps.get_model(e.record_type) if e.record_type else None
+    except (LookupError, ValueError):
+        record_model = None
+    items = []
+    for key, value in data.items():
+        if key in HIDDEN_DETAILS or key.endswith("_id"):
+            continue
+        label = DETAIL_LABELS.get(key, key)
+        model = _model(key, e.record_type, DETAIL_REFERENCES)
+        if key == "rule" and data.get("rule_name"):
+            value = data["rule_name"]
+        elif model is not None and (value is None or _is_ref(value)):
+            if value is None:
+                continue  # nobody, no pool: nothing to say
+            value = names.get((model, value), "—")
+        elif key == "fields" and isinstance(value, list):
+            value = ", ".join(_field_label(record_model, v) if isinstance(v, str) else str(v) for v in value)
+        else:
+            choices = _model(key, e.record_type, DETAIL_CHOICES)
+            if choices is not None and isinstance(value, str):
+                value = dict(choices._meta.get_field(key).flatchoices).get(value, value)
+            value = _detail_value(key, value)
+        items.append((label, value))
+    return items
 
 
 def annotate(events, user, *, links=True):
@@ -212,11 +313,11 @@ def annotate(events, user, *, links=True):
             # Live records only: the detail page of a record in the recycle bin answers 404.
             for pk in rt.model.objects.restrict(user, "view").filter(pk__in=pks).values_list("pk", flat=True):
                 visible.add((key, pk))
+    names = _reference_names(events, user)
     for e in events:
         # A create lists every field; the empty ones ("—" → "—") say nothing.
         e.change_rows = [(label, before, after) for label, before, after in change_rows(e) if before != after]
-        e.detail_items = [(DETAIL_LABELS.get(k, k), _detail_value(k, v))
-                          for k, v in (e.data or {}).items() if k != "changes"]
+        e.detail_items = detail_items(e, names)
         e.type_label = record_type_label(e.record_type) if e.record_type else ""
         e.record_url = None
         if (e.record_type, e.record_id) in visible:

@@ -473,7 +473,7 @@ class TestAuditPage:
         assert "America/New_York" in page
         assert "139****1111 → 139****2222" in page
         assert "王小明" in page and "华为审计测试" in page
-        assert "name, mobile" in page and "12" in page
+        assert "Full name, Mobile" in page and "12" in page  # the fields by their verbose names
 
     def test_record_links_only_when_the_viewer_may_see_the_record(self, users, events):
         url = events["contact"].get_absolute_url()
