@@ -402,6 +402,7 @@ class ChangeSource(QuerySetSource):
     def prepare(self, items, ctx):
         """Change rows, with the names of linked records the reader may not see replaced by "—"."""
         from guanxi.customers.models import Account
+        from guanxi.sales.models import Lead
 
         wanted = defaultdict(set)  # model -> ids referenced by foreign-key changes
         rows = []
@@ -429,18 +430,39 @@ class ChangeSource(QuerySetSource):
             if hasattr(model.objects, "restrict"):
                 visible[model] = set(model.objects.restrict(ctx.user, "view").filter(pk__in=ids)
                                      .values_list("pk", flat=True))
+        # A lead's conversion names the lead it came from: shown, with a link, when the reader sees the lead.
+        converted = {_converted_lead(item.obj) for item in items} - {None}
+        lead_urls = {lead.pk: lead.get_absolute_url() for lead in
+                     Lead.objects.restrict(ctx.user, "view").filter(pk__in=converted).only("pk")} if converted else {}
         # Linking and unlinking a company keep its name only: shown when the reader sees a company so named.
-        linked = {item.title for item in items
-                  if item.obj.kind in (TimelineKind.LINKED, TimelineKind.UNLINKED) and item.title}
+        linked = {item.title for item in items if item.obj.kind in (TimelineKind.LINKED, TimelineKind.UNLINKED)
+                  and item.title and not _is_conversion(item.obj)}
         seen_names = set(Account.objects.restrict(ctx.user, "view").filter(name__in=linked)
                          .values_list("name", flat=True)) if linked else set()
         for item, parsed in zip(items, rows, strict=True):
-            if item.obj.kind in (TimelineKind.LINKED, TimelineKind.UNLINKED) and item.title not in seen_names:
+            if _is_conversion(item.obj):
+                lead = _converted_lead(item.obj)
+                if lead in lead_urls and item.title:
+                    item.title = _("Converted from lead %(lead)s") % {"lead": item.title}
+                    item.url = lead_urls[lead]
+                else:
+                    item.title = _("Converted from a lead")
+            elif item.obj.kind in (TimelineKind.LINKED, TimelineKind.UNLINKED) and item.title not in seen_names:
                 item.title = "—"
             item.changes = [
                 (label, _shown(before, choices, related, visible), _shown(after, choices, related, visible))
                 for label, choices, related, before, after in parsed
             ]
+
+
+def _is_conversion(event):
+    """The row a lead's conversion (guanxi.sales.lead_services.lead_convert) leaves on what it became."""
+    return event.kind == TimelineKind.LINKED and (event.data or {}).get("command") == "convert"
+
+
+def _converted_lead(event):
+    lead = (event.data or {}).get("lead") if _is_conversion(event) else None
+    return lead if isinstance(lead, int) and not isinstance(lead, bool) else None
 
 
 def _model(type_key):
