@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
+from guanxi.framework.money import currency_prefix, money_display
+
 from .choices import StageKind
 from .models import Opportunity, Stage
 
@@ -93,13 +95,11 @@ def board_queryset(*, user, pipeline, filters=None):
 CARD_FIELDS = ("id", "name", "amount", "amount_currency", "version", "board_rank", "stage_entered_at", "stage_id",
                "pipeline_id", "account_id", "lead_id", "owner_id", "deleted_at", "account__id", "account__name",
                "owner__id", "owner__username", "owner__display_name", "owner__first_name", "owner__last_name")
-CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$"}
 
 
 def amount_display(money):
-    """"¥380,000.00": what Money's str() gives for the usual currencies, without Babel per card."""
-    symbol = CURRENCY_SYMBOLS.get(str(money.currency))
-    return f"{symbol}{money.amount:,.2f}" if symbol else f"{money.currency} {money.amount:,.2f}"
+    """"¥380,000.00", as every page shows amounts (framework.money)."""
+    return money_display(money.amount, money.currency)
 
 
 def board_cards(queryset, stage, *, offset=0, limit=50, now=None, stall_stages=None):
@@ -124,6 +124,7 @@ def board_cards(queryset, stage, *, offset=0, limit=50, now=None, stall_stages=N
     for card in cards:
         card.days_in_stage = days_in_stage(card, now=now)
         card.amount_display = amount_display(card.amount)
+        card.amount_prefix = currency_prefix(card.amount_currency)
     return cards, has_more
 
 
@@ -146,7 +147,8 @@ def board_columns(*, user, pipeline, filters=None, per_column=50, now=None):
     columns, all_cards = [], []
     for stage in stages:
         entry = totals.get(stage.pk, {"count": 0, "sums": {}})
-        sums = [(currency, total, f"{total:,.0f}") for currency, total in sorted(entry["sums"].items())]
+        sums = [(currency, total, currency_prefix(currency), money_display(total, currency, places=0))
+                for currency, total in sorted(entry["sums"].items())]
         column = {"stage": stage, "count": entry["count"], "sums": sums,
                   "cards": [], "has_more": False, "closed": stage.kind != StageKind.OPEN}
         if not column["closed"] and entry["count"]:

@@ -54,12 +54,14 @@
       sum = document.createElement("span");
       sum.className = "board-sum me-2";
       sum.dataset.currency = card.dataset.currency;
+      sum.dataset.prefix = card.dataset.prefix;
       sum.dataset.total = "0";
       sums.appendChild(sum);
     }
     var total = number(sum.dataset.total) + sign * number(card.dataset.amount);
     sum.dataset.total = total;
-    sum.textContent = card.dataset.currency + " " + Math.round(total).toLocaleString();
+    // As the server writes it (framework.money): symbol or code, thousands grouped, no cents.
+    sum.textContent = sum.dataset.prefix + Math.round(total).toLocaleString("en-US");
   }
 
   function rankBetween(card) {

@@ -73,6 +73,9 @@ def test_drag_a_deal_to_another_stage(rep1_page, deals, screenshot):
     assert page.locator(f'.board-cards[data-stage="{second.pk}"] .board-card[data-id="{deal.pk}"]').count() == 1
     assert page.locator(f'.board-column[data-stage="{second.pk}"] .board-count').inner_text() == "1"
     assert page.locator(f'.board-column[data-stage="{first.pk}"] .board-count').inner_text() == "3"
+    # The columns' totals follow, written as every amount is ("¥380,000"; 646,000 - 380,000 left behind).
+    assert page.locator(f'.board-column[data-stage="{second.pk}"] .board-sum').inner_text() == "¥380,000"
+    assert page.locator(f'.board-column[data-stage="{first.pk}"] .board-sum').inner_text() == "¥266,000"
     deal = Opportunity.objects.get(pk=deal.pk)
     assert deal.stage == second
     page.wait_for_timeout(300)

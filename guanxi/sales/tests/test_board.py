@@ -44,7 +44,7 @@ def test_columns_counts_and_totals_per_currency(users, rep1, pipeline):
     assert [c["stage"].name for c in data["columns"]] == [
         "Qualification", "Needs analysis", "Demo", "Quote", "Negotiation", "Won", "Lost"]
     assert by_name["Qualification"]["count"] == 3
-    assert by_name["Qualification"]["sums"] == [("CNY", 200, "200"), ("USD", 50, "50")]
+    assert by_name["Qualification"]["sums"] == [("CNY", 200, "¥", "¥200"), ("USD", 50, "$", "$50")]
     assert by_name["Demo"]["count"] == 1 and len(by_name["Demo"]["cards"]) == 1
     assert by_name["Won"]["cards"] == [] and by_name["Won"]["closed"]
 
