@@ -20,6 +20,7 @@ from guanxi.core.masking import mask_field
 
 from . import registry
 from .errors import Conflict
+from .money import money_display
 
 TAG_MAX = 50
 
@@ -27,8 +28,8 @@ TAG_MAX = 50
 def _plain(value):
     if isinstance(value, models.Model):
         return {"id": value.pk, "label": str(value)}
-    if isinstance(value, Money):
-        return f"{value.currency} {value.amount}"
+    if isinstance(value, Money):  # as pages write amounts: "¥169,000.00"
+        return money_display(value.amount, value.currency)
     if isinstance(value, (datetime.date, datetime.datetime, Decimal)):
         return str(value)
     return value
