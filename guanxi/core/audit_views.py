@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -64,6 +65,29 @@ DETAIL_LABELS = {
     "opportunity": gettext_lazy("Deal"),
     "reused_account": gettext_lazy("Existing company used"),
     "reused_contact": gettext_lazy("Existing contact used"),
+    "command": gettext_lazy("Operation"),
+    "seconds_in_stage": gettext_lazy("Time in the previous stage"),
+}
+# The commands that wrote a record's history (lead, deal, task, ticket and pool services), in words.
+COMMANDS = {
+    "assign": gettext_lazy("assign"),
+    "convert": gettext_lazy("convert"),
+    "set_status": gettext_lazy("change the status"),
+    "status": gettext_lazy("change the status"),
+    "disqualify": gettext_lazy("disqualify"),
+    "requalify": gettext_lazy("requalify"),
+    "move": gettext_lazy("move to another stage"),
+    "won": gettext_lazy("mark as won"),
+    "lost": gettext_lazy("mark as lost"),
+    "reopen": gettext_lazy("reopen"),
+    "change_pipeline": gettext_lazy("move to another pipeline"),
+    "complete": gettext_lazy("complete"),
+    "pool_claim": gettext_lazy("claim from the pool"),
+    "pool_put": gettext_lazy("put into the pool"),
+    "pool_return": gettext_lazy("return to the pool"),
+    "pool_reclaim": gettext_lazy("reclaimed to the pool"),
+    "renew": gettext_lazy("renew the customer's link"),
+    "revoke": gettext_lazy("revoke the customer's link"),
 }
 ASSIGNMENT_RULES = {"sales.lead": "sales.assignmentrule", "service.ticket": "service.ticketassignmentrule"}
 # Detail keys holding the id of another row: its model ("app.model", by the event's record type where the
@@ -207,6 +231,11 @@ DETAIL_WORDS = {
 
 
 def _detail_value(key, value):
+    if key == "command" and isinstance(value, str):
+        return COMMANDS.get(value, value)
+    if key == "seconds_in_stage" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        now = timezone.now()
+        return timesince(now - datetime.timedelta(seconds=value), now, depth=2)
     if key in ("operation", "change"):
         return BULK_OPERATIONS.get(value, value)
     if key in ("via", "kind", "method") and isinstance(value, str):

@@ -156,3 +156,20 @@ def test_many_assignments_cost_the_same_queries_as_two(users, client_for, east):
     n_many, html = count(many)
     assert html.count("Customer pool") >= 6 and html.count("Round-robin within a team") >= 10
     assert n_many == n_few
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_commands_and_time_in_stage_in_words(users, client_for, language):
+    from guanxi.sales.tests.factories import OpportunityFactory
+
+    deal = OpportunityFactory(owner=users["rep1"])
+    audit_log(actor=users["rep1"], action=AuditAction.UPDATE, obj=deal,
+              data={"command": "move", "seconds_in_stage": 3 * 86400 + 4 * 3600 + 59})
+    _html, found = details(reader(client_for, users, "rep1", language), deal)
+    no_raw_values(found, "move")
+    if language == "en":
+        assert found["Operation"] == "move to another stage"
+        assert found["Time in the previous stage"] == "3\xa0days, 4\xa0hours"
+    else:
+        assert found["操作"] == "移到另一阶段"
+        assert found["在上一阶段停留"] == "3\xa0日，4\xa0小时"
