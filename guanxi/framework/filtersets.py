@@ -97,7 +97,7 @@ class RecordFilter(django_filters.NumberFilter):
             # A callable: read when the form is drawn, not when an export or the autocomplete filters.
             return forms.Select(choices=lambda: [("", "---------"), *((o.pk, str(o)) for o in self.options(user))])
         rt = registry.get(self.record_type)
-        return RecordPicker(rt.key, rt.base_queryset(user, "view"))
+        return RecordPicker(rt.key, lambda: rt.base_queryset(user, "view"))
 
 
 class RecordFilterSet(django_filters.FilterSet):

@@ -39,8 +39,8 @@ class AutocompleteSelect(forms.Select):
 
     def optgroups(self, name, value, attrs=None):
         values = [v for v in (value or []) if is_id(v)]
-        queryset = self.chosen_queryset()
-        chosen = list(queryset.filter(pk__in=values)) if (queryset is not None and values) else []
+        queryset = self.chosen_queryset() if values else None
+        chosen = list(queryset.filter(pk__in=values)) if queryset is not None else []
         options = [self.create_option(name, "", "", False, 0)] if not self.allow_multiple_selected else []
         for index, obj in enumerate(chosen, start=1):
             options.append(self.create_option(name, str(obj.pk), str(obj), True, index))
@@ -58,10 +58,10 @@ class RecordPicker(AutocompleteSelect):
 
     def __init__(self, record_type_key, queryset):
         super().__init__(record_type_key)
-        self.queryset = queryset
+        self.queryset = queryset  # a callable: the viewer's restrict() runs only when a value is drawn
 
     def chosen_queryset(self):
-        return self.queryset
+        return self.queryset()
 
 
 class TagsField(forms.CharField):

@@ -112,6 +112,15 @@
         paletteOptions()[current].click();
       }
     });
+    // New text makes the results stale until htmx swaps in the next ones: Enter must not open a result of
+    // the previous query in the meantime, so the highlight goes until they arrive.
+    input.addEventListener("input", function () {
+      paletteOptions().forEach(function (option) {
+        option.classList.remove("active");
+        option.setAttribute("aria-selected", "false");
+      });
+      input.removeAttribute("aria-activedescendant");
+    });
     palette.addEventListener("mousemove", function (e) {
       var option = e.target.closest("#palette-list [role=option]");
       if (option && option.getAttribute("aria-selected") !== "true") {

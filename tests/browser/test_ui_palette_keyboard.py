@@ -79,3 +79,23 @@ def test_escape_closes_the_palette(rep1_page, companies):
     page.keyboard.press("Escape")
     page.locator("#palette").wait_for(state="hidden")
     assert page.url == start  # closed, nothing opened
+
+
+def test_enter_before_the_new_results_opens_nothing_stale(rep1_page, companies):
+    """Typing on makes the shown results stale: Enter before the next ones arrive must not open the old
+    highlighted result (Guerra Foods); once they arrive, Enter opens the new first one."""
+    page = rep1_page
+    open_palette(page)
+    page.keyboard.type("Guerra", delay=40)
+    page.wait_for_function("() => document.querySelectorAll('#palette-list [role=option]').length === 3")
+    assert highlighted(page) == "Guerra Foods"
+    page.keyboard.type(" Tex")  # no delay: the search waits 200 ms for typing to stop
+    assert page.locator("#palette-list [role=option][aria-selected=true]").count() == 0
+    assert page.get_attribute("#palette-input", "aria-activedescendant") is None
+    start = page.url
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#palette-list [role=option]').length === 1")
+    assert page.url == start  # nothing stale was opened
+    assert highlighted(page) == "Guerra Textiles"
+    with page.expect_navigation(url=f"**{companies['Guerra Textiles'].get_absolute_url()}", timeout=20_000):
+        page.keyboard.press("Enter")

@@ -14,3 +14,6 @@ def test_frame_in_both_languages(users, client_for, language, remove, expand):
     assert 'rel="icon"' in page and "favicon" in page  # browsers asked for /favicon.ico and got a 404
     assert f'data-remove-label="{remove}"' in page  # the title of a chosen item's × in the pickers
     assert f'<nav class="navbar {expand} ' in page  # the English menu needs the wider screen
+    bp = expand.removeprefix("navbar-expand-")
+    # One search button at every width: the bar's own until the menu opens out, then the menu's.
+    assert f"d-{bp}-none ms-auto" in page and f"d-none d-{bp}-inline-block" in page

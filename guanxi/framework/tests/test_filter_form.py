@@ -61,3 +61,29 @@ def test_team_and_pool_filters_are_selects_of_names(users, client_for):
     pool = leads[leads.index('<select name="pool"'):]
     pool = pool[: pool.index("</select>")]
     assert f'value="{mine.pk}">华东公海<' in pool and other.name not in pool  # only the pools they belong to
+
+
+def test_the_picker_reads_nothing_until_a_record_is_chosen(users, rf):
+    """Exports and bulk actions build the same FilterSet: its pickers must not run the viewer's
+    restrict() unless a value is drawn."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from guanxi.customers.filtersets import ContactFilterSet
+    from guanxi.customers.models import Contact
+    from guanxi.customers.tests.factories import AccountFactory
+
+    company = AccountFactory(owner=users["rep1"], name="Picked Co")
+    for params, expected in (({}, 0), ({"account": str(company.pk)}, None)):
+        request = rf.get("/contacts/", params)
+        request.user = type(users["rep1"]).objects.get(pk=users["rep1"].pk)  # nothing cached on it
+        with CaptureQueriesContext(connection) as ctx:
+            fs = ContactFilterSet(request.GET, queryset=Contact.objects.all(), request=request)
+            html = str(fs.form["account"])
+        # The viewer's access (role and shares, pools) is read only to name a chosen company.
+        access = [q["sql"] for q in ctx.captured_queries if "core_rolepermission" in q["sql"]
+                  or "customers_pool" in q["sql"] or "customers_account" in q["sql"]]
+        if expected == 0:
+            assert access == []
+        else:
+            assert access and "Picked Co" in html
