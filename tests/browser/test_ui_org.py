@@ -78,9 +78,15 @@ def test_admin_edits_the_grid_and_explains_access(page, login, make_account, bro
 
     # From the record's Share panel to the explainer, then ask about rep2.
     page.goto(account.get_absolute_url())
+    # Click the link once the modal has finished opening: a click during Bootstrap's fade-in could land
+    # on a moving target on a loaded machine (failed once in CI).
+    page.evaluate("() => document.getElementById('share-modal')"
+                  ".addEventListener('shown.bs.modal', () => { window.shareShown = true; })")
     page.click("#share-button")
-    page.click("#share-explain-link")
-    page.wait_for_url("**/settings/access/explain/**")
+    page.wait_for_function("() => window.shareShown === true")
+    page.locator("#share-explain-link").wait_for(state="visible")
+    with page.expect_navigation(url="**/settings/access/explain/**", timeout=20_000):
+        page.click("#share-explain-link")
     page.select_option("#id_user", value=str(browser_users["rep2"].pk))
     page.click("#explain-form button[type=submit]")
     page.locator("#explain-result").wait_for(state="visible")
