@@ -1,5 +1,5 @@
-"""Amounts as people read them, the same on every page: "¥380,000.00", "US$" style symbols for the usual
-currencies, the ISO code for the rest. Without Babel: a board draws hundreds of them."""
+"""Amounts as people read them, the same on every page: "¥380,000.00" with the symbol of the usual
+currencies, "SGD 7.00" with the ISO code for the rest. Without Babel: a board draws hundreds of them."""
 
 from decimal import Decimal
 

@@ -14,8 +14,3 @@ def money(value, currency=None):
         return money_display(value.amount, value.currency)
     return money_display(value, currency)
 
-
-@register.filter
-def money_whole(value, currency):
-    """A total without cents: `{{ total|money_whole:"CNY" }}` → "¥1,572,000"."""
-    return money_display(value, currency, places=0)
